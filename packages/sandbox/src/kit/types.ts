@@ -1,0 +1,86 @@
+/**
+ * The contract between the sandbox framework (server, request log, faults, seed) and the vendor
+ * look-alikes (hubspot, salesforce, zoho). A vendor app is a pure request handler over its own store;
+ * the framework owns sockets, body parsing, the request log, latency/error/drop faults and token expiry.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export type VendorName = 'hubspot' | 'salesforce' | 'zoho';
+export const VENDORS: readonly VendorName[] = ['hubspot', 'salesforce', 'zoho'];
+
+export interface SandboxRequest {
+  method: string;
+  /** Path without the query string, e.g. `/crm/v3/objects/contacts`. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON or form body; undefined when empty. A malformed JSON body never reaches the app. */
+  body: unknown;
+  rawBody: string;
+  /** Bearer / OAuth token taken from the Authorization header (any scheme), if present. */
+  token: string | null;
+}
+
+export interface SandboxResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** JSON-serialised unless a string (then sent as is, with the given content-type). */
+  body?: unknown;
+}
+
+/** Knobs a test or the CLI can turn on a running vendor server. All default to off. */
+export interface FaultKnobs {
+  /** Added latency per request, in ms. */
+  latencyMs: number;
+  /** Share (0..1) of requests answered with the vendor's 5xx. */
+  errorRate: number;
+  /** Share (0..1) of requests whose connection is destroyed without an answer. */
+  dropRate: number;
+  /** Fail the next N requests with 5xx (deterministic bursts for tests). */
+  errorBurst: number;
+  /** Expire every access token issued so far: the next call with one gets the vendor's 401. */
+  expireTokens: boolean;
+  /** The daily quota is used up: the vendor's daily-limit error until reset. */
+  quotaExhausted: boolean;
+  /** Enforce the vendor's published rate limits (429 with vendor headers/body). Default true. */
+  rateLimits: boolean;
+}
+
+export interface RequestLogEntry {
+  vendor: VendorName;
+  method: string;
+  /** Endpoint key with ids replaced: `GET /crm/v3/objects/contacts/{id}`. */
+  endpoint: string;
+  status: number;
+  at: number;
+}
+
+export interface VendorApp {
+  vendor: VendorName;
+  /** Map a concrete path to its endpoint key for the request log (ids replaced by `{id}`). */
+  endpointKey(method: string, path: string): string;
+  handle(req: SandboxRequest): SandboxResponse | Promise<SandboxResponse>;
+  /** Paths that never need a token (OAuth token endpoint). */
+  isPublic(req: SandboxRequest): boolean;
+  /** Is the token one this app issued (and not expired)? */
+  tokenValid(token: string | null): boolean;
+  /** Mark every issued token as expired (FaultKnobs.expireTokens). */
+  expireTokens(): void;
+  /** The vendor's answers for framework-level faults, in the vendor's shapes. */
+  responses: {
+    unauthorized(): SandboxResponse;
+    serverError(): SandboxResponse;
+    notFound(req: SandboxRequest): SandboxResponse;
+    malformedBody(): SandboxResponse;
+    /** 429 with the vendor's headers; `retryAfterMs` until the window frees. */
+    rateLimited(retryAfterMs: number): SandboxResponse;
+    /** Daily quota used up (Salesforce: 403 REQUEST_LIMIT_EXCEEDED). */
+    quotaExhausted(): SandboxResponse;
+  };
+  /** The vendor's published rate-limit windows, enforced per token by the framework. */
+  rateLimits: { windowMs: number; max: number; group?: (req: SandboxRequest) => string }[];
+  /** Headers added to every successful answer (e.g. Sforce-Limit-Info), given daily usage. */
+  usageHeaders?(dailyUsed: number): Record<string, string>;
+  /** Daily request allocation (for usage headers and quota exhaustion). */
+  dailyLimit: number;
+}
