@@ -49,6 +49,12 @@ export interface Page {
   deleted?: DeletedRecord[];
   /** Committed atomically with this page's effects; the next read resumes from it. */
   checkpoint: Checkpoint;
+  /**
+   * Set on the last page of a complete snapshot of the stream (full-diff streams): every record of the
+   * stream not yielded since `since` is gone. Never set after a partial or failed read, so deletes are
+   * never inferred from a partial run.
+   */
+  snapshotComplete?: { since: string };
 }
 
 export type RefOutcome = 'done' | 'already_gone' | 'failed' | 'skipped';

@@ -1,0 +1,2 @@
+export * from './engine.js';
+export { refKey, toIndexEntry } from './index-entry.js';
