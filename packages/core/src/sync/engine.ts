@@ -334,8 +334,8 @@ async function evaluatePolicies<R>(
   // Copies come from the ledger and from this page (two records of one person can arrive together).
   const byKey = new Map<string, Map<string, IndexedRecord>>();
   const addCopy = (key: string, rec: IndexedRecord) => {
-    let m = byKey.get(key);
-    if (!m) byKey.set(key, (m = new Map()));
+    const m = byKey.get(key) ?? new Map<string, IndexedRecord>();
+    byKey.set(key, m);
     m.set(refKey(rec.ref), rec);
   };
   for (const rec of stored) if (!rec.deletedAt) for (const s of rec.subjects) addCopy(s.key, rec);
