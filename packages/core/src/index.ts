@@ -6,3 +6,4 @@ export * from './ledger.js';
 export * from './logger.js';
 export * from './sync/index.js';
 export * from './types.js';
+export * from './requests/index.js';

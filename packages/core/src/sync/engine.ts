@@ -272,6 +272,10 @@ async function syncStream<R>(
     result.duplicationsAdded += committed.duplicationsAdded;
     if (remediations.length > 0 && options.onRemediations) await options.onRemediations(system.name, remediations);
     if (page.snapshotComplete) snapshotSince = page.snapshotComplete.since;
+    options.log.debug(
+      { system: system.name, stream: stream.name, page: pages, records: page.records.length },
+      'page committed',
+    );
     options.onProgress?.({ system: system.name, stream: stream.name, pages, records: result.records });
   }
   // Violations are only resolved (and full-diff deletions only inferred) after a read that reached its end.
