@@ -49,8 +49,22 @@ export function startLocalScheduler(input: { schedules: Schedule[]; run: JobRunn
         inFlight.set(schedule.name, run);
         await run;
       },
-      { name: schedule.name, timezone: schedule.timezone, noOverlap: true },
+      {
+        name: schedule.name,
+        timezone: schedule.timezone,
+        noOverlap: true,
+        // node-cron's own warnings go through our redacting logger, not the console.
+        logger: {
+          info: (m) => input.log.debug({ schedule: schedule.name }, String(m)),
+          warn: (m) => input.log.debug({ schedule: schedule.name }, String(m)),
+          error: (m) => input.log.error({ schedule: schedule.name }, String(m)),
+          debug: (m) => input.log.debug({ schedule: schedule.name }, String(m)),
+        },
+      },
     );
+    task.on('execution:overlap', () => {
+      input.log.warn({ schedule: schedule.name }, 'previous run still going; this tick is skipped');
+    });
     tasks.push(task);
   }
   return {
