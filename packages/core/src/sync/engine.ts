@@ -93,6 +93,8 @@ export interface SystemSyncResult {
   duplicationsAdded: number;
   pausedUntil?: string;
   error?: { code: string; message: string };
+  /** Records the vendor reported deleted in this run (for deletion propagation); capped at 10,000. */
+  deletedRefs: RecordRef[];
 }
 
 export interface SyncSummary {
@@ -101,6 +103,7 @@ export interface SyncSummary {
   systems: SystemSyncResult[];
 }
 
+const MAX_DELETED_REFS = 10_000;
 const PERSON_FIRST: Record<string, number> = { person: 0, other: 1, activity: 2 };
 
 export async function runSync<R>(options: SyncOptions<R>): Promise<SyncSummary> {
@@ -157,6 +160,7 @@ function emptyResult(system: string, status: SystemSyncResult['status']): System
     violations: 0,
     resolved: 0,
     duplicationsAdded: 0,
+    deletedRefs: [],
   };
 }
 
@@ -271,6 +275,8 @@ async function syncStream<R>(
     result.violations += violations.length;
     result.duplicationsAdded += committed.duplicationsAdded;
     if (remediations.length > 0 && options.onRemediations) await options.onRemediations(system.name, remediations);
+    for (const d of page.deleted ?? [])
+      if (result.deletedRefs.length < MAX_DELETED_REFS) result.deletedRefs.push(d.ref);
     if (page.snapshotComplete) snapshotSince = page.snapshotComplete.since;
     options.log.debug(
       { system: system.name, stream: stream.name, page: pages, records: page.records.length },
