@@ -1,1 +1,3 @@
-export {};
+export { canonicalJson, GENESIS_HASH } from './audit.js';
+export { LATEST_VERSION } from './migrations.js';
+export { type OpenLedgerOptions, openLedger, schemaFor } from './open.js';

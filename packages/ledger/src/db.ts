@@ -1,0 +1,82 @@
+/**
+ * The smallest driver surface the ledger needs, over embedded PGlite and over a pg pool: parameterised
+ * queries, multi-statement exec, and transactions. Both run the same SQL.
+ */
+import type { PGlite, Transaction } from '@electric-sql/pglite';
+import type pg from 'pg';
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly backend: 'pglite' | 'postgres';
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function pgliteQueryable(q: PGlite | Transaction): Queryable {
+  return {
+    async query<T>(sql: string, params: unknown[] = []) {
+      const t = performance.now();
+      const r = (await q.query<T>(sql, params)).rows;
+      const g = globalThis as unknown as { __prof?: Map<string, number> };
+      if (g.__prof)
+        g.__prof.set(
+          sql.trim().replace(/\s+/g, ' ').slice(0, 90),
+          (g.__prof.get(sql.trim().replace(/\s+/g, ' ').slice(0, 90)) ?? 0) + performance.now() - t,
+        );
+      return r;
+    },
+    async exec(sql: string) {
+      await q.exec(sql);
+    },
+  };
+}
+
+export function pgliteDb(db: PGlite, onClose: () => Promise<void>): Db {
+  const base = pgliteQueryable(db);
+  return {
+    backend: 'pglite',
+    ...base,
+    transaction: (fn) => db.transaction((tx) => fn(pgliteQueryable(tx))),
+    async close() {
+      await db.close();
+      await onClose();
+    },
+  };
+}
+
+function pgQueryable(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<T>(sql: string, params: unknown[] = []) {
+      return (await client.query(sql, params)).rows as T[];
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+  };
+}
+
+export function postgresDb(pool: pg.Pool): Db {
+  return {
+    backend: 'postgres',
+    ...pgQueryable(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(pgQueryable(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
