@@ -256,7 +256,10 @@ ledgerSuite('PGlite', () => {
 });
 ledgerSuite('PostgreSQL', () => {
   let url: Promise<string> | null = null;
-  return async (tenant) => openLedger({ databaseUrl: await (url ??= testDatabaseUrl()), tenant });
+  return async (tenant) => {
+    url = url ?? testDatabaseUrl();
+    return openLedger({ databaseUrl: await url, tenant });
+  };
 });
 
 describe('ledger on PostgreSQL only', () => {
