@@ -1,0 +1,9 @@
+export { defaultClassify, nextUtcMidnight, statusKind } from './classify.js';
+export {
+  createRuntimeConnector,
+  deepFreeze,
+  type OpOptions,
+  type RuntimeConnector,
+  type RuntimeInput,
+} from './runtime.js';
+export { createTokenManager, type FetchedToken, type TokenManager } from './token-manager.js';
