@@ -1,4 +1,5 @@
 export * from './contract.js';
+export * from './detector/index.js';
 export * from './errors.js';
 export * from './http.js';
 export * from './identity.js';
