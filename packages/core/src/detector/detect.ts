@@ -55,7 +55,7 @@ export interface DetectOptions {
   defaultCountry?: string;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const HAN = /\p{Script=Han}/u;
 
 function near(text: string, index: number, words: readonly string[], window = 40): boolean {
@@ -90,7 +90,7 @@ export const PATTERNS = {
   jwt: /\beyJ[A-Za-z0-9_-]{5,2000}\.eyJ[A-Za-z0-9_-]{5,8000}\.[A-Za-z0-9_-]{10,2000}/g,
   pem: /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----[A-Za-z0-9+/=\s]{0,8000}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----/g,
   password: new RegExp(
-    `(?<![\\p{L}])(?:${PASSWORD_WORDS.map(escape).join('|')})\\s{0,3}[:=：]\\s{0,3}(\\S{3,64})`,
+    `(?<![\\p{L}])(?:${PASSWORD_WORDS.map(escapeRegExp).join('|')})\\s{0,3}[:=：]\\s{0,3}(\\S{3,64})`,
     'giu',
   ),
   date: /(\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}\.? ?[\p{L}]{3,12}\.? \d{4}|[\p{L}]{3,12} \d{1,2},? \d{4})/gu,
@@ -115,7 +115,7 @@ function buildLexicon(): LexiconMatcher {
   const alt = (terms: string[]) =>
     [...new Set(terms)]
       .sort((a, b) => b.length - a.length)
-      .map((t) => escape(t).replace(/ /g, '\\s+'))
+      .map((t) => escapeRegExp(t).replace(/ /g, '\\s+'))
       .join('|');
   return {
     latin: new RegExp(`(?<![\\p{L}\\p{N}])(?:${alt(latin)})(?![\\p{L}\\p{N}])`, 'giu'),
