@@ -127,7 +127,7 @@ const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` 
 function row(p: Person, list: string, idPrefix: string, i: number): string[] {
   const card =
     i % 37 === 5
-      ? ` Paid by card ${luhnComplete(`4111${String(100000000 + p.id * 7919).slice(0, 11)}`)} exp 09/27.`
+      ? ` Paid by card ${luhnComplete(`4111${String(10_000_000_000 + p.id * 7919).slice(0, 11)}`)} exp 09/27.`
       : '';
   const years = i % 11 === 3 ? 5 : rand() * 2;
   const last = new Date(Date.UTC(2026, 10, 1) - years * 365 * 86_400_000).toISOString().slice(0, 10);

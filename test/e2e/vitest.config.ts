@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { name: 'test-e2e', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+  test: { name: 'test-e2e', include: ['*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
 });

@@ -5,6 +5,7 @@ export * from './http.js';
 export * from './identity.js';
 export * from './ledger.js';
 export * from './logger.js';
+export * from './policy/index.js';
 export * from './requests/index.js';
 export * from './runtime/index.js';
 export * from './sync/index.js';

@@ -89,7 +89,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
     },
-    options.destination ?? pino.destination(2),
+    // Synchronous: the ledger's embedded database can keep the event loop busy for long stretches.
+    options.destination ?? pino.destination({ fd: 2, sync: true }),
   );
 }
 

@@ -132,7 +132,8 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
       WITH live AS (
         SELECT rs.subject_key, r.system, r.object, r.record_id, r.first_seen, r.field_names
         FROM record_subjects rs JOIN records r USING (system, object, record_id)
-        WHERE rs.subject_key = ANY($1::text[]) AND r.deleted_at IS NULL AND r.kind = 'person'
+        -- One row per copy: a person's copies are linked by their primary identity (ordinal 0).
+        WHERE rs.subject_key = ANY($1::text[]) AND rs.ordinal = 0 AND r.deleted_at IS NULL AND r.kind = 'person'
       ), ranked AS (
         SELECT live.*, row_number() OVER (PARTITION BY subject_key ORDER BY first_seen, system, object, record_id) AS rn
         FROM live

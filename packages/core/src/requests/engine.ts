@@ -279,10 +279,12 @@ async function plan(ctx: StepContext): Promise<void> {
   await deps.ledger.upsertTasks(tasks);
   const planSummary = summarise(tasks);
   if (row.dryRun) {
+    // A dry run is finished here: its sealed identities are dropped like any completed request's.
+    const { sealed: _dropped, ...params } = row.params;
     await setState(
       ctx,
       'completed',
-      { result: { ...row.result, plan: planSummary, dryRun: true } },
+      { params, result: { ...row.result, plan: planSummary, dryRun: true } },
       { plan: planSummary, dryRun: true },
     );
     return;

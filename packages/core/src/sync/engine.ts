@@ -74,7 +74,11 @@ export interface SyncOptions<R = unknown> {
   now?: () => Date;
   defaultCountry?: CountryCode;
   onProgress?: (progress: SyncProgress) => void;
-  /** How many systems sync at once (vendors are independent; the ledger serialises commits). */
+  /**
+   * How many systems sync at once. Default 1: systems are read in config order, so the first system
+   * listed is the system of record in the duplication register. Vendors are independent, so more overlaps
+   * their I/O.
+   */
   concurrency?: number;
 }
 
@@ -138,7 +142,7 @@ export async function runSync<R>(options: SyncOptions<R>): Promise<SyncSummary> 
       results.push(await syncSystem(next, options, infos, paused.get(next.name) ?? null, now));
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 3) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
   results.sort(
     (a, b) =>
       options.systems.findIndex((s) => s.name === a.system) - options.systems.findIndex((s) => s.name === b.system),

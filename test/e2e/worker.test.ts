@@ -1,0 +1,180 @@
+/**
+ * Many workers on a real PostgreSQL server: three worker processes, twenty systems, ticks fanned out;
+ * every system synced exactly once per tick, never by two workers at once, and a SIGKILLed worker's job
+ * finished by another.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { openLedger } from '@custodian/ledger';
+import { testDatabaseUrl } from '@custodian/ledger/testing';
+import { QUEUES, tickQueue } from '@custodian/scheduler';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, quickstartWorkspace, spawnCli, TEST_SECRET, type Workspace, writeWorkspaceFile } from './helpers.js';
+
+const HEADER = 'id,email,phone,first_name,last_name,company,notes,opted_out,legal_basis,last_activity';
+const SYSTEMS = 20;
+
+let databaseUrl: string;
+beforeAll(async () => {
+  databaseUrl = await testDatabaseUrl();
+});
+
+function fleetWorkspace(tenant: string, slowRows = 0): Workspace {
+  const ws = quickstartWorkspace();
+  const systems: string[] = [];
+  for (let i = 0; i < SYSTEMS; i++) {
+    const rows = i === 0 && slowRows > 0 ? slowRows : 50;
+    const lines = Array.from(
+      { length: rows },
+      (_, r) => `s${i}-${r},p${i}.${r}@example.test,,A,B,Acme,,false,consent,2026-01-01`,
+    );
+    writeWorkspaceFile(ws, `lists/s${i}/s${i}.csv`, `${HEADER}\n${lines.join('\n')}\n`);
+    systems.push(
+      `  - name: sys-${i}\n    connector: csv\n    purposes: [sales]\n    options: { dir: ./lists/s${i}, pageSize: ${i === 0 && slowRows ? 100 : 1000} }`,
+    );
+  }
+  writeFileSync(
+    ws.config,
+    `tenant: ${tenant}
+ledger: { databaseUrl: "${databaseUrl}" }
+systems:
+${systems.join('\n')}
+schedules:
+  - name: fleet-sync
+    cron: "* * * * *"
+    job: { kind: sync, full: true }
+`,
+  );
+  ws.env = {
+    ...ws.env,
+    DATABASE_URL: databaseUrl,
+    CUSTODIAN_SECRET: TEST_SECRET,
+    CUSTODIAN_WORKER_POLL_SECONDS: '0.5',
+    CUSTODIAN_WORKER_CRON_SECONDS: '1',
+    CUSTODIAN_WORKER_EXPIRE_SECONDS: '8',
+    CUSTODIAN_LOG_LEVEL: 'info',
+  };
+  return ws;
+}
+
+async function syncRuns(tenant: string) {
+  const ledger = await openLedger({ databaseUrl, tenant });
+  try {
+    return (await ledger.listRuns(10_000)).filter((r) => r.kind === 'full-sync' || r.kind === 'sync');
+  } finally {
+    await ledger.close();
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function sendTick(tenant: string): Promise<void> {
+  const boss = new PgBoss({ connectionString: databaseUrl, schema: 'custodian_boss' });
+  await boss.start();
+  try {
+    await boss.send(tickQueue(tenant, 'fleet-sync'), { tenant, schedule: 'fleet-sync' });
+  } finally {
+    await boss.stop({ graceful: false, wait: true });
+  }
+}
+
+function noOverlapPerSystem(runs: { system: string | null; startedAt: string; finishedAt: string | null }[]): void {
+  const bySystem = new Map<string, typeof runs>();
+  for (const r of runs) bySystem.set(r.system!, [...(bySystem.get(r.system!) ?? []), r]);
+  for (const list of bySystem.values()) {
+    list.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    for (let i = 1; i < list.length; i++) expect(list[i]!.startedAt >= (list[i - 1]!.finishedAt ?? '9')).toBe(true);
+  }
+}
+
+describe('custodian worker (pg-boss on PostgreSQL)', () => {
+  const children: ReturnType<typeof spawnCli>[] = [];
+  afterAll(async () => {
+    for (const c of children) c.child.kill('SIGKILL');
+  });
+
+  it('three workers share twenty systems: each synced exactly once per tick, never twice at once', async () => {
+    const tenant = `fleet_${randomBytes(3).toString('hex')}`;
+    const ws = fleetWorkspace(tenant);
+    for (let i = 0; i < 3; i++) children.push(spawnCli(ws, ['worker', '--concurrency', '2']));
+    // The cron schedule registered by three workers fires once a minute, once; two more ticks are sent directly.
+    await waitFor(
+      async () => (await syncRuns(tenant)).filter((r) => r.status === 'succeeded').length >= SYSTEMS,
+      90_000,
+      'first tick',
+    );
+    await sendTick(tenant);
+    await waitFor(
+      async () => (await syncRuns(tenant)).filter((r) => r.status === 'succeeded').length >= 2 * SYSTEMS,
+      60_000,
+      'second tick',
+    );
+    const runs = await syncRuns(tenant);
+    const perSystem = new Map<string, number>();
+    for (const r of runs) perSystem.set(r.system!, (perSystem.get(r.system!) ?? 0) + 1);
+    expect(perSystem.size).toBe(SYSTEMS);
+    expect([...perSystem.values()].every((n) => n === 2)).toBe(true);
+    noOverlapPerSystem(runs);
+
+    const status = await cli(ws, ['worker', 'status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    const parsed = JSON.parse(status.stdout) as {
+      schedules: { name: string }[];
+      queues: { name: string; completed: number }[];
+    };
+    expect(parsed.schedules.map((s) => s.name)).toContain(tickQueue(tenant, 'fleet-sync'));
+    expect(parsed.queues.find((q) => q.name === QUEUES.sync)?.completed).toBeGreaterThanOrEqual(2 * SYSTEMS);
+    for (const c of children.splice(0)) c.child.kill('SIGTERM');
+  }, 180_000);
+
+  it("a SIGKILLed worker's job is picked up by another and resumes from the checkpoint", async () => {
+    const tenant = `kill_${randomBytes(3).toString('hex')}`;
+    const ws = fleetWorkspace(tenant, 30_000);
+    const first = spawnCli(ws, ['worker', '--concurrency', '1']);
+    children.push(first);
+    // Wait until the slow system's job is running on the only worker, then kill it.
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await waitFor(
+        async () => {
+          const { rows } = await client.query(
+            `SELECT 1 FROM custodian_boss.job WHERE name = $1 AND state = 'active' AND singleton_key = $2`,
+            [QUEUES.sync, `${tenant}/sys-0`],
+          );
+          return rows.length > 0;
+        },
+        90_000,
+        'slow job to start',
+      );
+    } finally {
+      await client.end();
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    first.child.kill('SIGKILL');
+    await first.done;
+    const second = spawnCli(ws, ['worker', '--concurrency', '2']);
+    children.push(second);
+    await waitFor(
+      async () => (await syncRuns(tenant)).some((r) => r.system === 'sys-0' && r.status === 'succeeded'),
+      120_000,
+      'retry to finish',
+    );
+    const ledger = await openLedger({ databaseUrl, tenant });
+    try {
+      expect(await ledger.countRecords('sys-0')).toBe(30_000);
+    } finally {
+      await ledger.close();
+    }
+    second.child.kill('SIGTERM');
+  }, 240_000);
+});
