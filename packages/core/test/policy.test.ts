@@ -263,7 +263,12 @@ describe('remediations', () => {
   it('dry run and disabled policies only plan; apply batches per system and audits without the text', async () => {
     const t = target();
     const events: unknown[] = [];
-    const ledger = { appendAudit: async (e: unknown[]) => (events.push(...e), []) };
+    const ledger = {
+      appendAudit: async (e: unknown[]) => {
+        events.push(...e);
+        return [];
+      },
+    };
     const deps = { connectors: new Map([['sf', t]]), ledger: ledger as never, actor: 'test', log: silentLogger };
     expect((await applyRemediations([remediation], { ...deps, apply: false }))[0]?.status).toBe('planned');
     expect((await applyRemediations([{ ...remediation, enabled: false }], { ...deps, apply: true }))[0]?.status).toBe(
