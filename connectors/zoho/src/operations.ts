@@ -183,7 +183,7 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
   const readRecordsPage = async (ctx: OperationContext, module: ZohoModule, cp: ZohoCheckpoint) => {
     const chunks = await chunksFor(module, ctx);
     const envelopes: (ListEnvelope | null)[] = [];
-    let tokens = cp.pageToken;
+    const tokens = cp.pageToken;
     for (let i = 0; i < chunks.length; i++) {
       const fields = chunks[i] ?? [];
       let token = tokens?.[i];
@@ -214,7 +214,6 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
         const t = bridge?.info?.next_page_token;
         envelopes.push(t ? await getPage(ctx, module, fields, cp.since, { pageToken: t }) : null);
       }
-      tokens = null;
     }
     const base = envelopes[0];
     const byId = new Map<string, ZohoRecord>();
