@@ -182,6 +182,8 @@ export class ZohoClient {
       ...(input.json !== undefined ? { body: JSON.stringify(input.json) } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
     });
+    // 304 Not Modified answers If-Modified-Since when nothing changed: an empty result, like 204.
+    if (res.status === 304) return { status: 204, headers: res.headers, body: null };
     const body = await readBody(res);
     if (res.status < 200 || res.status > 299) {
       const parsed = zohoErrorBody.safeParse(body);

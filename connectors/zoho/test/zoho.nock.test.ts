@@ -307,7 +307,7 @@ describe('incremental read', () => {
     expect(seen).toEqual(['page 10', 'token']);
   });
 
-  it('an empty module answers 204 and the checkpoint does not move', async () => {
+  it('an unchanged module answers 304 (If-Modified-Since), the deleted feed 204, and the checkpoint does not move', async () => {
     token();
     nock(API)
       .get('/crm/v8/settings/fields')
@@ -315,7 +315,7 @@ describe('incremental read', () => {
       .reply(200, fieldsMeta(['Note_Content']))
       .get('/crm/v8/Notes')
       .query(true)
-      .reply(204)
+      .reply(304)
       .get('/crm/v8/Notes/deleted')
       .query(true)
       .reply(204);
