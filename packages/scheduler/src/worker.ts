@@ -76,6 +76,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const boss = new PgBoss({
     connectionString: options.databaseUrl,
     schema,
+    // Expired jobs (their worker died) are found by maintenance: run it often enough to notice in time.
+    maintenanceIntervalSeconds: Math.max(1, Math.min(60, Math.floor(expireInSeconds / 2))),
     ...(options.cronIntervalSeconds
       ? {
           cronMonitorIntervalSeconds: options.cronIntervalSeconds,
