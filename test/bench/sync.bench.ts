@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import {
   type Checkpoint,
   type CrmRecord,
+  createPolicyEngine,
   createSubjectKeyer,
   type Page,
+  parsePolicies,
   runSync,
   type StreamDefinition,
   type SyncConnector,
@@ -30,6 +32,7 @@ function syntheticConnector(total: number): SyncConnector {
       { name: 'phone', category: 'contact.phone', canonical: 'phone' },
       { name: 'first', category: 'name', canonical: 'firstName' },
       { name: 'last', category: 'name', canonical: 'lastName' },
+      { name: 'notes', category: 'free_text' },
     ],
     cursor: 'timestamp',
     deletes: { kind: 'none', reason: 'synthetic' },
@@ -47,7 +50,15 @@ function syntheticConnector(total: number): SyncConnector {
             updatedAt: '2026-01-01T00:00:00.000Z',
             lastActivityAt: '2026-01-01T00:00:00.000Z',
             canonical: { email: `person.${i}@example.test`, firstName: 'Ann', lastName: `Doe${i}` },
-            fields: { email: `person.${i}@example.test`, first: 'Ann', last: `Doe${i}` },
+            fields: {
+              email: `person.${i}@example.test`,
+              first: 'Ann',
+              last: `Doe${i}`,
+              notes:
+                i % 10 === 0
+                  ? 'Paid by card 4111 1111 1111 1111, asked for a call back next quarter about the renewal.'
+                  : 'Met at the fair, interested in the premium plan, call back next quarter about pricing.',
+            },
             consent: { marketingOptOut: i % 10 === 0, legalBasis: 'consent' },
           });
         }
@@ -60,13 +71,14 @@ function syntheticConnector(total: number): SyncConnector {
 
 interface Result {
   backend: string;
+  rules: boolean;
   records: number;
   seconds: number;
   recordsPerSecond: number;
   peakRssMb: number;
 }
 
-async function runOne(backend: 'pglite' | 'postgres', total: number): Promise<Result> {
+async function runOne(backend: 'pglite' | 'postgres', total: number, withRules = false): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-'));
   const tenant = `bench_${process.pid}_${total}`;
   const ledger = await openLedger(
@@ -92,6 +104,7 @@ async function runOne(backend: 'pglite' | 'postgres', total: number): Promise<Re
       },
     ],
     log: silentLogger,
+    ...(withRules ? { policy: createPolicyEngine({ policies: parsePolicies([{ preset: 'gdpr' }]) }) } : {}),
   });
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sample);
@@ -104,6 +117,7 @@ async function runOne(backend: 'pglite' | 'postgres', total: number): Promise<Re
   rmSync(dir, { recursive: true, force: true });
   return {
     backend,
+    rules: withRules,
     records: total,
     seconds,
     recordsPerSecond: Math.round(total / seconds),
