@@ -85,4 +85,8 @@ export interface PlantedReport {
   samples: Record<PlantedProblem, number[]>;
   /** A person present in all three vendors, used by the demo for `where` and erasure. */
   demoPerson: number;
+  /** People per problem per vendor where a scan should find it (note problems: the vendor holding the note). */
+  problemsPerVendor?: Record<PlantedProblem, Record<VendorName, number>>;
+  /** How `undeclared_copy` is planted: the system set and the purposes the ready config declares. */
+  undeclaredCopy?: { systems: VendorName[]; declaredPurposes: Record<VendorName, string[]>; explanation: string };
 }
