@@ -1,0 +1,240 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createRequestLog,
+  createVendorServer,
+  type SandboxRequest,
+  startSandbox,
+  type VendorApp,
+  type VendorServer,
+} from '../src/index.js';
+
+/** A tiny vendor app: echoes the parsed request; `/boom` throws; `/oauth/token` issues tokens. */
+function echoApp(limits: VendorApp['rateLimits'] = []): VendorApp & { issued: Set<string>; expired: Set<string> } {
+  const issued = new Set<string>(['good-token']);
+  const expired = new Set<string>();
+  return {
+    vendor: 'hubspot',
+    issued,
+    expired,
+    endpointKey: (method, path) => `${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`,
+    isPublic: (req) => req.path === '/oauth/token',
+    tokenValid: (token) => token !== null && issued.has(token) && !expired.has(token),
+    expireTokens() {
+      for (const t of issued) expired.add(t);
+    },
+    handle(req: SandboxRequest) {
+      if (req.path === '/boom') throw new Error('app bug');
+      if (req.path === '/oauth/token') {
+        issued.add('fresh-token');
+        return { status: 200, body: { access_token: 'fresh-token' } };
+      }
+      return {
+        status: 200,
+        body: { method: req.method, path: req.path, body: req.body, q: req.query.get('q'), token: req.token },
+      };
+    },
+    responses: {
+      unauthorized: () => ({ status: 401, body: { category: 'INVALID_AUTHENTICATION' } }),
+      serverError: () => ({ status: 502, body: { category: 'SERVER_ERROR' } }),
+      notFound: () => ({ status: 404, body: { category: 'OBJECT_NOT_FOUND' } }),
+      malformedBody: () => ({ status: 400, body: { category: 'VALIDATION_ERROR', message: 'Invalid input JSON' } }),
+      rateLimited: (ms) => ({
+        status: 429,
+        headers: { 'retry-after': String(Math.ceil(ms / 1000)) },
+        body: { errorType: 'RATE_LIMIT', ms },
+      }),
+      quotaExhausted: () => ({ status: 429, body: { errorType: 'RATE_LIMIT', policyName: 'DAILY' } }),
+    },
+    rateLimits: limits,
+    usageHeaders: (used) => ({ 'x-daily-used': String(used) }),
+    dailyLimit: 1000,
+  };
+}
+
+const auth = { authorization: 'Bearer good-token' };
+let servers: VendorServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+async function serve(app: VendorApp, options: Parameters<typeof createVendorServer>[1] = {}) {
+  const server = await createVendorServer(app, options);
+  servers.push(server);
+  return server;
+}
+
+describe('vendor server kit', () => {
+  it('listens on 127.0.0.1 only and parses JSON and form bodies and every auth scheme', async () => {
+    const server = await serve(echoApp());
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const json = await fetch(`${server.url}/crm/v3/objects/contacts/123?q=x`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 1 }),
+    });
+    expect(json.status).toBe(200);
+    expect(json.headers.get('x-daily-used')).toBe('1');
+    expect(await json.json()).toEqual({
+      method: 'POST',
+      path: '/crm/v3/objects/contacts/123',
+      body: { a: 1 },
+      q: 'x',
+      token: 'good-token',
+    });
+    const form = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=refresh_token&refresh_token=r',
+    });
+    expect(await form.json()).toEqual({ access_token: 'fresh-token' });
+    for (const scheme of ['Zoho-oauthtoken', 'OAuth', 'Bearer']) {
+      const res = await fetch(`${server.url}/x`, { headers: { authorization: `${scheme} fresh-token` } });
+      expect((await res.json()).token).toBe('fresh-token');
+    }
+  });
+
+  it('answers malformed JSON with the vendor body, oversize bodies with 413', async () => {
+    const server = await serve(echoApp());
+    const res = await fetch(`${server.url}/x`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"a":',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ category: 'VALIDATION_ERROR', message: 'Invalid input JSON' });
+    const big = await fetch(`${server.url}/x`, { method: 'POST', headers: auth, body: 'x'.repeat(11 * 1024 * 1024) });
+    expect(big.status).toBe(413);
+  });
+
+  it('refuses missing, unknown and expired tokens with the vendor 401', async () => {
+    const server = await serve(echoApp());
+    expect((await fetch(`${server.url}/x`)).status).toBe(401);
+    expect((await fetch(`${server.url}/x`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    expect((await fetch(`${server.url}/x`, { headers: auth })).status).toBe(200);
+    server.setKnobs({ expireTokens: true });
+    const expired = await fetch(`${server.url}/x`, { headers: auth });
+    expect(expired.status).toBe(401);
+    expect(await expired.json()).toEqual({ category: 'INVALID_AUTHENTICATION' });
+    // a fresh token from the public endpoint works again
+    await fetch(`${server.url}/oauth/token`, { method: 'POST' });
+    expect((await fetch(`${server.url}/x`, { headers: { authorization: 'Bearer fresh-token' } })).status).toBe(200);
+  });
+
+  it('enforces rate-limit windows per token and group, then recovers', async () => {
+    let clock = 1_000_000;
+    const app = echoApp([
+      { windowMs: 10_000, max: 3 },
+      { windowMs: 1_000, max: 1, group: (req) => (req.path.endsWith('/search') ? 'search' : 'other') },
+    ]);
+    const server = await serve(app, { now: () => clock });
+    const get = (path: string) => fetch(`${server.url}${path}`, { headers: auth });
+    expect((await get('/a')).status).toBe(200);
+    const second = await get('/b');
+    expect(second.status).toBe(429);
+    expect((await second.json()).ms).toBe(1000);
+    expect((await get('/c/search')).status).toBe(200); // separate group
+    clock += 1_000;
+    expect((await get('/a')).status).toBe(200);
+    clock += 1_000;
+    const overBurst = await get('/a');
+    expect(overBurst.status).toBe(429);
+    expect((await overBurst.json()).ms).toBe(8_000);
+    clock += 8_000;
+    expect((await get('/a')).status).toBe(200);
+    server.setKnobs({ rateLimits: false });
+    for (let i = 0; i < 5; i++) expect((await get('/a')).status).toBe(200);
+  });
+
+  it('fails exactly N requests on an error burst, and honours errorRate', async () => {
+    const server = await serve(echoApp(), { knobs: { errorBurst: 3 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${server.url}/x`, { headers: auth })).status);
+    expect(statuses).toEqual([502, 502, 502, 200, 200]);
+    server.setKnobs({ errorRate: 1 });
+    expect((await fetch(`${server.url}/x`, { headers: auth })).status).toBe(502);
+  });
+
+  it('drops connections so the client sees a socket error, and adds latency', async () => {
+    const server = await serve(echoApp(), { knobs: { dropRate: 1 } });
+    await expect(fetch(`${server.url}/x`, { headers: auth })).rejects.toThrow();
+    const raw = await new Promise<string>((resolve) => {
+      const req = request(`${server.url}/x`, { headers: auth }, () => resolve('answered'));
+      req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      req.end();
+    });
+    expect(raw).toBe('ECONNRESET');
+    server.setKnobs({ dropRate: 0, latencyMs: 150 });
+    const t0 = performance.now();
+    expect((await fetch(`${server.url}/x`, { headers: auth })).status).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+  });
+
+  it('answers quota exhaustion from the knob and from the daily limit, resetting next day', async () => {
+    let clock = Date.parse('2026-01-01T12:00:00Z');
+    const app = { ...echoApp(), dailyLimit: 2 };
+    const server = await serve(app, { now: () => clock });
+    const get = () => fetch(`${server.url}/x`, { headers: auth });
+    expect((await get()).status).toBe(200);
+    expect((await get()).status).toBe(200);
+    const over = await get();
+    expect(over.status).toBe(429);
+    expect(await over.json()).toEqual({ errorType: 'RATE_LIMIT', policyName: 'DAILY' });
+    clock += 86_400_000;
+    expect((await get()).status).toBe(200);
+    server.setKnobs({ quotaExhausted: true });
+    expect((await get()).status).toBe(429);
+  });
+
+  it('turns app exceptions into a vendor 500 that is logged, and keeps serving', async () => {
+    const server = await serve(echoApp());
+    const res = await fetch(`${server.url}/boom`, { headers: auth });
+    expect(res.status).toBe(502);
+    expect(await res.json()).toEqual({ category: 'SERVER_ERROR' });
+    expect((await fetch(`${server.url}/x`, { headers: auth })).status).toBe(200);
+    expect(server.log.count({ endpoint: 'GET /boom', status: 502 })).toBe(1);
+  });
+
+  it('counts requests per endpoint key, vendor and status in a bounded log', async () => {
+    const log = createRequestLog({ maxEntries: 5 });
+    const server = await serve(echoApp(), { log });
+    for (const id of [1, 2, 3, 4, 5, 6, 7])
+      await fetch(`${server.url}/crm/v3/objects/contacts/${id}`, { headers: auth });
+    await fetch(`${server.url}/crm/v3/objects/contacts/9`);
+    expect(log.byEndpoint('hubspot')).toEqual({ 'GET /crm/v3/objects/contacts/{id}': 8 });
+    expect(log.count({ vendor: 'hubspot', status: 200 })).toBe(7);
+    expect(log.count({ status: 401 })).toBe(1);
+    expect(log.count({ vendor: 'zoho' })).toBe(0);
+    expect(log.entries()).toHaveLength(5);
+    log.reset();
+    expect(log.count()).toBe(0);
+  });
+
+  it('rejects invalid knobs and a host other than loopback', async () => {
+    const server = await serve(echoApp());
+    expect(() => server.setKnobs({ errorRate: 2 })).toThrow();
+    await expect(createVendorServer(echoApp(), { host: '0.0.0.0' as '127.0.0.1' })).rejects.toThrow();
+  });
+});
+
+describe('startSandbox', () => {
+  it('starts chosen vendors with fixed credentials, shared log, knobs and a ready systems config', async () => {
+    const sandbox = await startSandbox({ people: 500, vendors: ['hubspot'], factories: { hubspot: () => echoApp() } });
+    try {
+      expect(Object.keys(sandbox.urls)).toEqual(['hubspot']);
+      expect(sandbox.planted.people).toBe(500);
+      expect(sandbox.credentials.hubspot.refreshToken).toBe('sandbox-refresh-hubspot');
+      await fetch(`${sandbox.urls.hubspot}/x`, { headers: auth });
+      expect(sandbox.log.count({ vendor: 'hubspot' })).toBe(1);
+      sandbox.setKnobs('hubspot', { errorBurst: 1 });
+      expect(sandbox.knobs('hubspot').errorBurst).toBe(1);
+      expect((await fetch(`${sandbox.urls.hubspot}/x`, { headers: auth })).status).toBe(502);
+      expect(() => sandbox.knobs('zoho')).toThrow(/not running/);
+      const [system] = sandbox.systemsConfig();
+      expect(system).toMatchObject({ name: 'hubspot', connector: 'hubspot', purposes: ['marketing', 'support'] });
+      expect(system?.options.baseUrl).toBe(sandbox.urls.hubspot);
+    } finally {
+      await sandbox.stop();
+    }
+  });
+});
