@@ -90,7 +90,7 @@ describe('vendor server kit', () => {
     expect(await form.json()).toEqual({ access_token: 'fresh-token' });
     for (const scheme of ['Zoho-oauthtoken', 'OAuth', 'Bearer']) {
       const res = await fetch(`${server.url}/x`, { headers: { authorization: `${scheme} fresh-token` } });
-      expect((await res.json()).token).toBe('fresh-token');
+      expect(((await res.json()) as { token: string }).token).toBe('fresh-token');
     }
   });
 
@@ -132,14 +132,14 @@ describe('vendor server kit', () => {
     expect((await get('/a')).status).toBe(200);
     const second = await get('/b');
     expect(second.status).toBe(429);
-    expect((await second.json()).ms).toBe(1000);
+    expect(((await second.json()) as { ms: number }).ms).toBe(1000);
     expect((await get('/c/search')).status).toBe(200); // separate group
     clock += 1_000;
     expect((await get('/a')).status).toBe(200);
     clock += 1_000;
     const overBurst = await get('/a');
     expect(overBurst.status).toBe(429);
-    expect((await overBurst.json()).ms).toBe(8_000);
+    expect(((await overBurst.json()) as { ms: number }).ms).toBe(8_000);
     clock += 8_000;
     expect((await get('/a')).status).toBe(200);
     server.setKnobs({ rateLimits: false });
