@@ -15,12 +15,14 @@ const quality = {
 };
 
 const notes = [
-  'Met at the trade fair in Berlin, interested in the premium plan; asked us to call back next quarter about pricing.',
-  'Order 4521-8890-1123 shipped on Monday, invoice INV-2024-0042 paid. Customer happy with delivery, wants a demo.',
-  'Kunde möchte ein Angebot für 25 Lizenzen, Termin am 12.03.2026 um 10 Uhr, Ansprechpartner ist die IT-Leitung.',
-  'Le client souhaite un devis pour 40 postes, rappeler après les vacances, budget validé par la direction.',
-  'Customer paid by card 4111 1111 1111 1111 and mentioned she is pregnant; follow up in May about the renewal.',
-  '客户对高级版感兴趣，下季度再联系，报价单号Q-2024-0098已发送，请跟进合同签署。',
+  'Met at the trade fair in Berlin, interested in the premium plan for 120 seats; asked us to call back next quarter about pricing and the SSO add-on.',
+  'Order 4521-8890-1123 shipped on Monday, invoice INV-2024-0042 paid in full. Customer happy with delivery, wants a demo of v2.4.1 for the ops team.',
+  'Kunde möchte ein Angebot für 25 Lizenzen, Termin am 12.03.2026 um 10 Uhr, Ansprechpartner ist die IT-Leitung; Rabatt von 8 % wurde bereits zugesagt.',
+  'Le client souhaite un devis pour 40 postes, rappeler après les vacances, budget validé par la direction; envoyer la grille tarifaire 2026 et la démo.',
+  'Customer paid by card 4111 1111 1111 1111 and mentioned she is pregnant; follow up in May about the renewal and send the updated contract to legal.',
+  '客户对高级版感兴趣，下季度再联系，报价单号Q-2024-0098已发送，请跟进合同签署。对方采购部希望在三月底前完成审批，并要求提供本地化部署方案和培训计划，预算约二十万元。',
+  'Hon ringde om fakturan 2024-118, vill byta till årsbetalning och lägga till tre användare; skicka offert före fredag och boka uppföljning i april.',
+  'Klients vēlas piedāvājumu 15 licencēm, tikšanās nākamnedēļ Rīgā; pasūtījums Nr. 88-1204 jau apmaksāts, jānosūta līguma grozījumi juristiem.',
 ];
 const typical = Array.from({ length: 1000 }, (_, i) => notes[i % notes.length]!);
 for (let i = 0; i < 2000; i++) detect(typical[i % typical.length]!);

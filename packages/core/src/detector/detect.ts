@@ -21,7 +21,7 @@ import {
   ukNino,
   usSsn,
 } from './checksums.js';
-import { DOB_CONTEXT, ID_CONTEXT, LEXICONS, type Lexicon, PASSPORT_CONTEXT, PASSWORD_WORDS } from './lexicons.js';
+import { DOB_CONTEXT, ID_CONTEXT, LEXICONS, type Lexicon, PASSPORT_CONTEXT, PASSWORD_WORDS } from './lexicons/index.js';
 
 export const DETECTOR_TYPES = [
   'card_number',
