@@ -662,14 +662,25 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
       if (inBin.has(ref.id)) return { ref, outcome: 'failed', reason: 'record is still in the recycle bin' };
       return { ref, outcome: 'done' };
     });
+    // The runtime keeps one result per ref, so leftovers found by identity fail the person refs.
     const known = new Set(refs.map((r) => `${r.object}:${r.id}`));
-    for (const rec of await findIn(
-      ctx,
-      identities.filter((i) => i.kind !== 'vendor_id'),
-      true,
-    ))
-      if (!known.has(`${rec.ref.object}:${rec.ref.id}`))
-        out.push({ ref: rec.ref, outcome: 'failed', reason: 'a record with this identity still exists' });
+    const leftovers = (
+      await findIn(
+        ctx,
+        identities.filter((i) => i.kind !== 'vendor_id'),
+        true,
+      )
+    )
+      .map((r) => `${r.ref.object}:${r.ref.id}`)
+      .filter((k) => !known.has(k));
+    if (leftovers.length > 0) {
+      const reason = `${leftovers.length} other record(s) with these identities remain: ${leftovers.slice(0, 5).join(', ')}`;
+      const persons = out.filter((r) => isPersonModule(r.ref.object));
+      for (const r of persons.length > 0 ? persons : out.slice(0, 1)) {
+        r.outcome = 'failed';
+        r.reason = reason;
+      }
+    }
     return out;
   };
 

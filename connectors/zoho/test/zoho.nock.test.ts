@@ -535,6 +535,24 @@ describe('erase, purge, verify', () => {
     expect(res[0]?.reason).toContain('recycle bin');
     expect(res[1]?.reason).toBe('record still exists');
   });
+
+  it('verify fails the person refs when another record with the identity remains', async () => {
+    token();
+    nock(API)
+      .get('/crm/v8/Contacts')
+      .query(true)
+      .reply(204)
+      .post('/crm/v8/coql', (b: { select_query: string }) => b.select_query.includes('from Contacts'))
+      .reply(204)
+      .post('/crm/v8/coql', (b: { select_query: string }) => b.select_query.includes('from Leads'))
+      .reply(200, { data: [{ id: 'l7', Email: EMAIL }], info: { more_records: false } });
+    const c = await connect();
+    const res = await c.verifyErased(refs(1), [{ kind: 'email', value: EMAIL }]);
+    expect(res).toEqual([
+      { ref: refs(1)[0], outcome: 'failed', reason: '1 other record(s) with these identities remain: Leads:l7' },
+    ]);
+    expect(JSON.stringify(res)).not.toContain(EMAIL);
+  });
 });
 
 describe('update and opt-out', () => {
@@ -610,7 +628,7 @@ describe('update and opt-out', () => {
     const c = await connect();
     const res = await c.setMarketingOptOut([{ system: 'zoho-eu', object: 'Contacts', id: 'c1' }]);
     expect(written.sort()).toEqual(['c1', 'c2', 'l1']);
-    expect(res.every((r) => r.outcome === 'done')).toBe(true);
+    expect(res).toEqual([{ ref: { system: 'zoho-eu', object: 'Contacts', id: 'c1' }, outcome: 'done' }]);
   });
 });
 
