@@ -1,1 +1,11 @@
-export {};
+export {
+  CHECKS,
+  type ConformanceInput,
+  type Fixture,
+  GROUPS,
+  type Group,
+  type Problem,
+  runCheck,
+  runConformance,
+} from './conformance.js';
+export { testConnector } from './test-connector.js';

@@ -49,6 +49,8 @@ export interface RuntimeInput {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
   onPause?: (system: string, until: Date) => void | Promise<void>;
+  /** Observes every vendor call attempt (the testkit counts calls per page with it). */
+  onCall?: (operation: string) => void;
 }
 
 export interface OpOptions {
@@ -251,6 +253,7 @@ export async function createRuntimeConnector(
           if (signal.aborted)
             throw new ConnectorError('aborted', { system, operation: name, kind: 'aborted', cause: signal.reason });
           try {
+            input.onCall?.(name);
             const queue = queueFor(callOptions.group ?? 'default');
             // A call that costs n units (Zoho credits) takes n slots of its group's window.
             for (let extra = 1; extra < (callOptions.cost ?? 1); extra++)

@@ -1,0 +1,303 @@
+/**
+ * The connector conformance checks. Each check runs against a fresh fixture and returns problems, each
+ * naming what is wrong; `testConnector` turns them into vitest tests, and the testkit's own tests run
+ * deliberately broken connectors through them to prove every check can fail.
+ */
+import { Writable } from 'node:stream';
+import {
+  type AnyConnectorDefinition,
+  type Checkpoint,
+  type CrmRecord,
+  createLogger,
+  createRuntimeConnector,
+  FIELD_CATEGORIES,
+  type Identity,
+  identitiesOf,
+  type Page,
+  type RuntimeConnector,
+} from '@custodian/core';
+
+export const GROUPS = [
+  'definition',
+  'read',
+  'incremental',
+  'find',
+  'erase',
+  'update',
+  'opt-out',
+  'budget',
+  'logging',
+] as const;
+export type Group = (typeof GROUPS)[number];
+
+export interface Fixture {
+  /** Valid options pointing at this fixture's data (a fresh copy per check). */
+  options: unknown;
+  /** Values that must never appear in a log line (tokens, secrets, and the fixture's personal data). */
+  secrets?: string[];
+  cleanup?: () => Promise<void>;
+}
+
+export interface ConformanceInput {
+  connector: AnyConnectorDefinition;
+  /** Creates fresh data for one check (destructive checks erase and update records). */
+  fixture: () => Promise<Fixture>;
+  /** Every skipped group needs a written reason. */
+  skip?: Partial<Record<Group, string>>;
+  /** Most vendor calls one page may take (catches one-call-per-record patterns). @default 3 */
+  callsPerPage?: number;
+  system?: string;
+}
+
+export interface Problem {
+  group: Group;
+  message: string;
+}
+
+interface Harness {
+  rc: RuntimeConnector;
+  logs: string[];
+  calls: string[];
+  fixture: Fixture;
+  close(): Promise<void>;
+}
+
+async function harness(input: ConformanceInput): Promise<Harness> {
+  const fixture = await input.fixture();
+  const logs: string[] = [];
+  const calls: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const rc = await createRuntimeConnector(input.connector, {
+    system: input.system ?? 'conformance',
+    options: fixture.options,
+    logger: createLogger({ level: 'trace', destination: sink }),
+    onCall: (op) => calls.push(op),
+    baseBackoffMs: 1,
+  });
+  return {
+    rc,
+    logs,
+    calls,
+    fixture,
+    async close() {
+      await rc.close();
+      await fixture.cleanup?.();
+    },
+  };
+}
+
+async function readAll(
+  rc: RuntimeConnector,
+  stream: string,
+  from: Checkpoint | null,
+  stopAfter = Number.POSITIVE_INFINITY,
+) {
+  const pages: Page[] = [];
+  for await (const page of rc.read(stream, from)) {
+    pages.push(page);
+    if (pages.length >= stopAfter) break;
+  }
+  return pages;
+}
+
+const ids = (pages: Page[]) => pages.flatMap((p) => p.records.map((r) => r.ref.id));
+
+async function firstPerson(rc: RuntimeConnector): Promise<CrmRecord | null> {
+  for (const s of rc.streams.filter((x) => x.kind === 'person')) {
+    for (const page of await readAll(rc, s.name, null)) {
+      const r = page.records.find((x) => identitiesOf(x.canonical).length > 0);
+      if (r) return r;
+    }
+  }
+  return null;
+}
+
+type Check = (h: Harness, input: ConformanceInput, problems: (message: string) => void) => Promise<void>;
+
+export const CHECKS: Record<Group, Check> = {
+  async definition(h, input, problem) {
+    const bad = input.connector.options.safeParse({ __not_an_option__: true });
+    if (bad.success) problem('options schema accepts unknown or missing options: make it strict');
+    if (h.rc.streams.length === 0) problem('declares no streams');
+    for (const s of h.rc.streams) {
+      if (s.fields.length === 0) problem(`stream ${s.name} classifies no fields`);
+      for (const f of s.fields) {
+        if (!(FIELD_CATEGORIES as readonly string[]).includes(f.category))
+          problem(`stream ${s.name} field ${f.name} has unknown category ${f.category}`);
+      }
+      if (s.deletes.kind === 'none' && !s.deletes.reason)
+        problem(`stream ${s.name} declares no delete strategy and gives no reason`);
+    }
+  },
+
+  async read(h, _input, problem) {
+    for (const s of h.rc.streams) {
+      const pages = await readAll(h.rc, s.name, null);
+      const all = ids(pages);
+      if (all.length === 0) problem(`stream ${s.name} returned no records from the fixture`);
+      if (new Set(all).size !== all.length) problem(`stream ${s.name} returned duplicate ids within one read`);
+      for (const p of pages) {
+        try {
+          JSON.stringify(p.checkpoint);
+        } catch {
+          problem(`stream ${s.name} yields a checkpoint that is not JSON`);
+        }
+        for (const r of p.records) {
+          if (r.ref.system !== h.rc.system || r.ref.object !== s.name || !r.ref.id)
+            problem(`stream ${s.name} record ${r.ref.id} has a wrong ref`);
+          if (r.kind !== s.kind)
+            problem(`stream ${s.name} record ${r.ref.id} has kind ${r.kind}, stream says ${s.kind}`);
+        }
+      }
+    }
+  },
+
+  async incremental(h, _input, problem) {
+    for (const s of h.rc.streams) {
+      const full = await readAll(h.rc, s.name, null);
+      const expected = new Set(ids(full));
+      // Resume from every committed checkpoint: nothing may be lost.
+      for (let i = 0; i < full.length; i++) {
+        const before = new Set(ids(full.slice(0, i + 1)));
+        const rest = await readAll(h.rc, s.name, full[i]!.checkpoint);
+        const union = new Set([...before, ...ids(rest)]);
+        const lost = [...expected].filter((id) => !union.has(id));
+        if (lost.length > 0) {
+          problem(
+            `stream ${s.name}: resuming after page ${i + 1} loses ${lost.length} record(s): the checkpoint moved past what was observed or a page was skipped`,
+          );
+          break;
+        }
+      }
+      const last = full.at(-1)?.checkpoint ?? null;
+      if (last && s.cursor !== 'none') {
+        const again = ids(await readAll(h.rc, s.name, last));
+        if (again.length > 0)
+          problem(
+            `stream ${s.name}: a second read from the final checkpoint returned ${again.length} unchanged record(s)`,
+          );
+      }
+    }
+  },
+
+  async find(h, _input, problem) {
+    const person = await firstPerson(h.rc);
+    if (!person) return problem('no person record with an identity in the fixture');
+    const identities: Identity[] = identitiesOf(person.canonical);
+    const found = await h.rc.find(identities);
+    if (!found.some((r) => r.ref.id === person.ref.id))
+      problem(`find by identity did not return record ${person.ref.id}`);
+    const none = await h.rc.find([{ kind: 'email', value: 'nobody.at.all@conformance.invalid' }]);
+    if (none.length > 0) problem('find returned records for an identity that matches nobody');
+  },
+
+  async erase(h, _input, problem) {
+    const person = await firstPerson(h.rc);
+    if (!person) return problem('no person record to erase');
+    const [first] = await h.rc.erase([person.ref], { permanent: true });
+    if (first?.outcome !== 'done') problem(`erase returned ${first?.outcome} for an existing record`);
+    const [again] = await h.rc.erase([person.ref], { permanent: true });
+    if (again?.outcome !== 'already_gone')
+      problem(`erasing an erased record returned ${again?.outcome}, expected already_gone`);
+    if (h.rc.has('get') && (await h.rc.get([person.ref]))[0]) problem('an erased record can still be read');
+    if (h.rc.has('find') && (await h.rc.find(identitiesOf(person.canonical))).some((r) => r.ref.id === person.ref.id))
+      problem('an erased record is still found by identity');
+  },
+
+  async update(h, _input, problem) {
+    const person = await firstPerson(h.rc);
+    if (!person) return problem('no person record to update');
+    const stream = h.rc.streams.find((s) => s.name === person.ref.object)!;
+    const field = stream.fields.find((f) => f.canonical === 'lastName' || f.canonical === 'firstName');
+    if (!field) return problem(`stream ${stream.name} maps no name field to rectify`);
+    const [conflict] = await h.rc.update([
+      { ref: person.ref, set: { [field.name]: 'Conformance' }, expected: { [field.name]: 'not-the-current-value' } },
+    ]);
+    if (conflict?.outcome !== 'failed')
+      problem('update overwrote a value that changed since it was read (expected must be honoured)');
+    const [ok] = await h.rc.update([
+      {
+        ref: person.ref,
+        set: { [field.name]: 'Conformance' },
+        expected: { [field.name]: person.fields[field.name] ?? null },
+      },
+    ]);
+    if (ok?.outcome !== 'done') problem(`update returned ${ok?.outcome}: ${ok?.reason ?? ''}`);
+    if (h.rc.has('get')) {
+      const [after] = await h.rc.get([person.ref]);
+      if (after?.fields[field.name] !== 'Conformance') problem('the updated value does not read back');
+    }
+  },
+
+  async 'opt-out'(h, _input, problem) {
+    const person = await firstPerson(h.rc);
+    if (!person) return problem('no person record to opt out');
+    const [r] = await h.rc.setMarketingOptOut([person.ref]);
+    if (r?.outcome !== 'done') problem(`opt-out returned ${r?.outcome}: ${r?.reason ?? ''}`);
+    if (h.rc.has('get')) {
+      const [after] = await h.rc.get([person.ref]);
+      if (after?.consent?.marketingOptOut !== true) problem('the opt-out does not read back');
+    }
+  },
+
+  async budget(h, input, problem) {
+    const limit = input.callsPerPage ?? 3;
+    for (const s of h.rc.streams) {
+      h.calls.length = 0;
+      const pages = await readAll(h.rc, s.name, null);
+      const perPage = h.calls.length / Math.max(1, pages.length);
+      if (perPage > limit)
+        problem(
+          `stream ${s.name}: ${perPage.toFixed(1)} vendor calls per page (budget ${limit}): is something called once per record?`,
+        );
+    }
+  },
+
+  async logging(h, input, problem) {
+    for (const s of h.rc.streams) await readAll(h.rc, s.name, null);
+    const person = await firstPerson(h.rc);
+    if (person && h.rc.has('find')) await h.rc.find(identitiesOf(person.canonical));
+    const text = h.logs.join('');
+    const values = [
+      ...(h.fixture.secrets ?? []),
+      ...(person ? identitiesOf(person.canonical).map((i) => i.value) : []),
+    ];
+    for (const v of values)
+      if (v && text.includes(v)) problem(`a log line contains a secret or personal value (${v.slice(0, 3)}…)`);
+    void input;
+  },
+};
+
+const CAPABILITY_OF: Partial<Record<Group, Parameters<RuntimeConnector['has']>[0]>> = {
+  find: 'find',
+  erase: 'erase',
+  update: 'update',
+  'opt-out': 'opt-out',
+};
+
+/** Run one group; returns its problems (a missing capability or a skip with a reason returns none). */
+export async function runCheck(input: ConformanceInput, group: Group): Promise<Problem[]> {
+  const h = await harness(input);
+  const problems: Problem[] = [];
+  try {
+    const cap = CAPABILITY_OF[group];
+    if (cap && !h.rc.has(cap)) return [];
+    await CHECKS[group](h, input, (message) => problems.push({ group, message }));
+  } catch (err) {
+    problems.push({ group, message: `threw: ${err instanceof Error ? err.message : String(err)}` });
+  } finally {
+    await h.close();
+  }
+  return problems;
+}
+
+export async function runConformance(input: ConformanceInput): Promise<Problem[]> {
+  const out: Problem[] = [];
+  for (const group of GROUPS) if (!input.skip?.[group]) out.push(...(await runCheck(input, group)));
+  return out;
+}
