@@ -210,6 +210,22 @@ describe('vendor server kit', () => {
     expect(log.count()).toBe(0);
   });
 
+  it('keeps personal data and tokens out of the request log', async () => {
+    const server = await serve(echoApp());
+    const email = 'anna.berzina.17@example-3.test';
+    await fetch(`${server.url}/contacts/${encodeURIComponent(email)}`, { headers: auth });
+    await fetch(`${server.url}/contacts/${email}/notes`, { headers: auth });
+    await fetch(`${server.url}/lookup/+37126123456`, { headers: { authorization: 'Bearer secret-token-value' } });
+    const dump = JSON.stringify([server.log.entries(), server.log.byEndpoint()]);
+    for (const secret of [email, 'anna', '37126123456', 'good-token', 'secret-token-value'])
+      expect(dump).not.toContain(secret);
+    expect(server.log.byEndpoint()).toEqual({
+      'GET /contacts/{id}': 1,
+      'GET /contacts/{id}/notes': 1,
+      'GET /lookup/{id}': 1,
+    });
+  });
+
   it('rejects invalid knobs and a host other than loopback', async () => {
     const server = await serve(echoApp());
     expect(() => server.setKnobs({ errorRate: 2 })).toThrow();

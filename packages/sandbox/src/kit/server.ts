@@ -77,6 +77,17 @@ export function tokenFromAuthorization(header: string | undefined): string | nul
   return match?.[1] ?? null;
 }
 
+/**
+ * The request log must never hold personal data, whatever an app's endpointKey returns: path
+ * segments that look like an email, a phone number or a long opaque value become `{id}`.
+ */
+export function scrubEndpointKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) => (/@|%40|^\+?\d{7,}$|^[^{}]{40,}$/.test(segment) ? '{id}' : segment))
+    .join('/');
+}
+
 class BodyTooLarge extends Error {}
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -165,6 +176,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
     } catch {
       // keep the raw path as the key; the app will answer (or 500) below
     }
+    endpoint = scrubEndpointKey(endpoint);
     const record = (status: number) => log.record({ vendor: app.vendor, method, endpoint, status, at: now() });
     const send = (answer: SandboxResponse, extra?: Record<string, string>) => {
       respond(res, answer, extra);
