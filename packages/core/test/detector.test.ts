@@ -28,6 +28,9 @@ describe('detector: checksummed identifiers', () => {
     ['SE personnummer', 'personnummer 811218-9876', 'national_id'],
     ['PL PESEL', 'PESEL 44051401458', 'national_id'],
     ['LV personas kods', 'personas kods 161175-19997', 'national_id'],
+    ['LV personas kods, 2017 format', 'personas kods 321234-56789', 'national_id'],
+    ['FR NIR, Corsica 2A', 'NIR 185072A12345665', 'national_id'],
+    ['SE personnummer, aged 100+', 'personnummer 811218+9876', 'national_id'],
     ['CN resident id', '身份证 11010519491231002X', 'national_id'],
   ])('%s', (_name, text, type) => {
     const found = detect(text);
@@ -45,6 +48,9 @@ describe('detector: checksummed identifiers', () => {
       'personnummer 811218-9875',
       'PESEL 44051401459',
       '身份证 110105194912310021',
+      'NIR 2 55 08 14 168 025 39',
+      'NIR 185072A12345666',
+      'ref 321234-56789',
     ]) {
       expect(detect(text), text).toEqual([]);
     }

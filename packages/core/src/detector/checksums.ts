@@ -143,7 +143,11 @@ export function plPesel(s: string): boolean {
   return validDate(century + Number(v.slice(0, 2)), month, Number(v.slice(4, 6)));
 }
 
-/** LV personas kods: DDMMYY-CNNNN (old) or 32NNNN-NNNNN (since 2017), one checksum for both. */
+/**
+ * LV personas kods, old format DDMMYY-CNNNN: weighted check digit plus a valid birth date. Codes issued
+ * since 1 July 2017 (32NNNN-NNNNN) carry no birth date and are not guaranteed to satisfy that check digit,
+ * so they are recognised by shape (see lvPersonasKodsNew) and need context words in the detector.
+ */
 export function lvPersonasKods(s: string): boolean {
   const v = digitsOf(s);
   if (v.length !== 11) return false;
@@ -152,9 +156,14 @@ export function lvPersonasKods(s: string): boolean {
   for (let i = 0; i < 10; i++) sum += Number(v[i]) * w[i]!;
   const check = (1101 - sum) % 11;
   if (check === 10 || check !== Number(v[10])) return false;
-  if (v.startsWith('32')) return true;
   const century = v[6] === '0' ? 1800 : v[6] === '1' ? 1900 : v[6] === '2' ? 2000 : -1;
   return century > 0 && validDate(century + Number(v.slice(4, 6)), Number(v.slice(2, 4)), Number(v.slice(0, 2)));
+}
+
+/** LV personas kods in the 2017 format: 11 digits starting with 32, no embedded birth date. */
+export function lvPersonasKodsNew(s: string): boolean {
+  const v = digitsOf(s);
+  return v.length === 11 && v.startsWith('32');
 }
 
 /** CN resident identity card: region, birth date and ISO 7064 MOD 11-2. */

@@ -15,6 +15,7 @@ import {
   itCodiceFiscale,
   luhn,
   lvPersonasKods,
+  lvPersonasKodsNew,
   nlBsn,
   plPesel,
   sePersonnummer,
@@ -216,12 +217,13 @@ function scanDigits(text: string, add: Sink): void {
       });
   }
   for (const m of matches(PATTERNS.lvCode, text)) {
-    if (lvPersonasKods(m[0]))
+    const oldFormat = lvPersonasKods(m[0]);
+    if (oldFormat || (lvPersonasKodsNew(m[0]) && near(text, m.index, ID_CONTEXT.lv_personas_kods!)))
       add({
         start: m.index,
         end: m.index + m[0].length,
         type: 'national_id',
-        confidence: 0.85,
+        confidence: oldFormat ? 0.85 : 0.9,
         subtype: 'lv_personas_kods',
       });
   }

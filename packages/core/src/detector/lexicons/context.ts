@@ -51,6 +51,7 @@ export const ID_CONTEXT: Record<string, string[]> = {
   de_steuer_id: ['steuer-id', 'steuerid', 'steuer id', 'steueridentifikationsnummer', 'idnr', 'tax id', 'steuernummer'],
   nl_bsn: ['bsn', 'burgerservicenummer', 'sofinummer'],
   pl_pesel: ['pesel'],
+  lv_personas_kods: ['personas kod', 'p.k.', 'personal code', 'identity code'],
   cn_resident_id: ['身份证', 'id card', 'resident id'],
   card: [
     'card',
