@@ -164,12 +164,26 @@ describe('Zoho connector against the sandbox', () => {
     expect((await c.get([{ ...dup.ref, id: primaryId }]))[0]?.canonical.lastName).toBe('Rectified');
   });
 
+  it('survives token expiry and 5xx bursts, and pauses when the daily credits are used up', async () => {
+    const ref = [...synced.values()].at(-1)?.ref as CrmRecord['ref'];
+    server.setKnobs({ expireTokens: true });
+    expect((await c.get([ref]))[0]?.ref.id).toBe(ref.id);
+    server.setKnobs({ expireTokens: false, errorBurst: 2 });
+    expect((await c.get([ref]))[0]?.ref.id).toBe(ref.id);
+    expect(server.log.count({ vendor: 'zoho', status: 500 })).toBe(2);
+    server.setKnobs({ quotaExhausted: true });
+    await expect(c.get([ref])).rejects.toMatchObject({ kind: 'quota_exhausted' });
+    expect(c.quota().pausedUntil).toBeInstanceOf(Date);
+    server.setKnobs({ quotaExhausted: false });
+  });
+
   it('the request log shows only the documented endpoints', () => {
     const byEndpoint = server.log.byEndpoint('zoho');
     for (const e of Object.keys(byEndpoint))
       expect(e).toMatch(
         /^(POST \/oauth\/v2\/token|GET \/crm\/v8\/settings\/fields|GET \/crm\/v8\/\w+(\/search|\/deleted)?|POST \/crm\/v8\/coql|PUT \/crm\/v8\/\w+|DELETE \/crm\/v8\/\w+|(GET|DELETE) \/crm\/v8\/settings\/recycle_bin)$/,
       );
-    expect(byEndpoint['POST /oauth/v2/token']).toBe(1);
+    // One refresh at start, one after the forced expiry.
+    expect(byEndpoint['POST /oauth/v2/token']).toBe(2);
   });
 });
