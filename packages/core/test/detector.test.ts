@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { checksums, detect, maskEvidence, PATTERNS, redactText } from '../src/index.js';
+import { checksums, type DetectOptions, detect, maskEvidence, PATTERNS, redactText } from '../src/index.js';
 import { loadCorpus, score } from './support/detector-score.js';
 
-const types = (text: string) => detect(text).map((f) => [f.type, text.slice(f.start, f.end)]);
+const types = (text: string, options?: DetectOptions) =>
+  detect(text, options).map((f) => [f.type, text.slice(f.start, f.end)]);
 
 describe('detector: checksummed identifiers', () => {
   it('finds valid payment cards and ignores Luhn failures and order numbers', () => {
@@ -64,6 +65,21 @@ describe('detector: contacts, credentials, dates of birth, art. 9 categories', (
       ['email', 'jane.doe@example.com'],
       ['phone', '+46 8 123 456 78'],
     ]);
+  });
+
+  it('finds national-format phone numbers only with defaultCountry and a phone word nearby', () => {
+    expect(types('Call 030 12345678 tomorrow')).toEqual([]);
+    expect(types('Rückruf unter 030 12345678 bitte', { defaultCountry: 'DE' })).toEqual([['phone', '030 12345678']]);
+    expect(types('Artikelnummer 030 12345678, Lieferung KW 12', { defaultCountry: 'DE' })).toEqual([]);
+  });
+
+  it('rejects invalid options with a coded error naming the option', () => {
+    expect(() => detect('x', { defaultCountry: 'XX' })).toThrow(/options\.defaultCountry/);
+    expect(() => detect('x', { minConfidence: 2 })).toThrow(
+      expect.objectContaining({ code: 'CUSTODIAN_ERR_INPUT_INVALID' }),
+    );
+    expect(() => detect('x', { types: ['ssn' as never] })).toThrow(/options\.types\.0/);
+    expect(types('card 4111 1111 1111 1111, a@b.example', { types: ['email'] })).toEqual([['email', 'a@b.example']]);
   });
 
   it('finds API keys, tokens, private keys and passwords in every language', () => {

@@ -5,7 +5,9 @@
  * quantifiers), so adversarial input cannot make it slow.
  */
 import { isValidIBAN } from 'ibantools';
-import { type CountryCode, findPhoneNumbersInText } from 'libphonenumber-js';
+import { type CountryCode, findPhoneNumbersInText, isSupportedCountry } from 'libphonenumber-js';
+import { z } from 'zod';
+import { CustodianError } from '../errors.js';
 import {
   cardIssuer,
   cnResidentId,
@@ -22,7 +24,15 @@ import {
   ukNino,
   usSsn,
 } from './checksums.js';
-import { DOB_CONTEXT, ID_CONTEXT, LEXICONS, type Lexicon, PASSPORT_CONTEXT, PASSWORD_WORDS } from './lexicons/index.js';
+import {
+  DOB_CONTEXT,
+  ID_CONTEXT,
+  LEXICONS,
+  type Lexicon,
+  PASSPORT_CONTEXT,
+  PASSWORD_WORDS,
+  PHONE_CONTEXT,
+} from './lexicons/index.js';
 
 export const DETECTOR_TYPES = [
   'card_number',
@@ -54,6 +64,40 @@ export interface DetectOptions {
   minConfidence?: number;
   /** Country for phone numbers written without +country code. */
   defaultCountry?: string;
+}
+
+const detectOptionsSchema = z
+  .object({
+    types: z.array(z.enum(DETECTOR_TYPES)).optional(),
+    minConfidence: z.number().min(0).max(1).optional(),
+    defaultCountry: z
+      .string()
+      .refine((c) => isSupportedCountry(c), 'must be an ISO 3166-1 alpha-2 country code, e.g. "DE"')
+      .optional(),
+  })
+  .strict();
+
+const DETECTOR_TYPE_SET: ReadonlySet<string> = new Set(DETECTOR_TYPES);
+const OPTION_KEYS: ReadonlySet<string> = new Set(['types', 'minConfidence', 'defaultCountry']);
+
+/** Callers (the policy engine) pass fresh options per value, so valid options take a cheap path; zod explains the rest. */
+function optionsLookValid(o: DetectOptions): boolean {
+  for (const key in o) if (!OPTION_KEYS.has(key)) return false;
+  if (o.types !== undefined && !(Array.isArray(o.types) && o.types.every((t) => DETECTOR_TYPE_SET.has(t))))
+    return false;
+  const min = o.minConfidence;
+  if (min !== undefined && !(typeof min === 'number' && min >= 0 && min <= 1)) return false;
+  const country = o.defaultCountry;
+  return country === undefined || (typeof country === 'string' && isSupportedCountry(country));
+}
+
+function checkOptions(options: DetectOptions): void {
+  if (optionsLookValid(options)) return;
+  const parsed = detectOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new CustodianError('CUSTODIAN_ERR_INPUT_INVALID', `detect(): invalid ${where}`, { cause: parsed.error });
+  }
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -338,7 +382,12 @@ function scanContacts(text: string, add: Sink, defaultCountry: string | undefine
       ? findPhoneNumbersInText(text, defaultCountry as CountryCode)
       : findPhoneNumbersInText(text);
     for (const p of found) {
-      if (p.number.isValid()) add({ start: p.startsAt, end: p.endsAt, type: 'phone', confidence: 0.85 });
+      if (!p.number.isValid()) continue;
+      // A number written with +country code is a phone number; one in national format (only found with
+      // defaultCountry) looks like many product codes and references, so it needs a phone word nearby.
+      const international = text[p.startsAt] === '+' || text.startsWith('00', p.startsAt);
+      const confidence = international ? 0.85 : near(text, p.startsAt, PHONE_CONTEXT, 30) ? 0.8 : 0.4;
+      add({ start: p.startsAt, end: p.endsAt, type: 'phone', confidence });
     }
   }
 }
@@ -355,7 +404,10 @@ function resolve(findings: Finding[]): Finding[] {
   return kept.sort((a, b) => a.start - b.start);
 }
 
-export function detect(text: string, options: DetectOptions = {}): Finding[] {
+const EMPTY_OPTIONS: DetectOptions = Object.freeze({});
+
+export function detect(text: string, options: DetectOptions = EMPTY_OPTIONS): Finding[] {
+  if (options !== EMPTY_OPTIONS) checkOptions(options);
   if (typeof text !== 'string' || text.length === 0) return [];
   const min = options.minConfidence ?? 0.5;
   const wanted = options.types ? new Set(options.types) : null;

@@ -86,3 +86,30 @@ export const PASSWORD_WORDS = [
   '密码',
   'pin',
 ];
+
+/** Words before a national-format phone number (no +country code) that make it a phone number. */
+export const PHONE_CONTEXT = [
+  'tel',
+  'phone',
+  'call',
+  'mobile',
+  'cell',
+  'ring',
+  'handy',
+  'telefon',
+  'rückruf',
+  'anrufen',
+  'appeler',
+  'portable',
+  'téléphone',
+  'llamar',
+  'móvil',
+  'teléfono',
+  'mobil',
+  'zvanīt',
+  'tālr',
+  'mob.',
+  '电话',
+  '手机',
+  '致电',
+];
