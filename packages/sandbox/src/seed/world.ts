@@ -74,6 +74,14 @@ const NOTE_KIND: Record<NoteProblem, keyof typeof SENSITIVE_NOTES> = {
   health_in_note: 'health',
   password_in_note: 'password',
 };
+/** The detector type (packages/core detector) each planted note kind must be found as. */
+export const DETECTOR_TYPE: Record<keyof typeof SENSITIVE_NOTES, string> = {
+  card: 'card_number',
+  iban: 'iban',
+  national_id: 'national_id',
+  health: 'health',
+  password: 'credential',
+};
 export const PROBLEMS: PlantedProblem[] = [
   ...NOTE_PROBLEMS,
   'opted_out_in_one_system',
@@ -299,15 +307,15 @@ export function createSeedWorld(options: SeedOptions): SeedWorld {
         const kind = NOTE_KIND[problem];
         const lang = noteLang();
         let value = '';
-        let planted: string = kind;
         if (kind === 'card') value = cardNumber(r);
         else if (kind === 'iban') value = iban(r);
         else if (kind === 'password') value = password(r);
         else if (kind === 'national_id') {
+          // A bare 9-digit BSN is indistinguishable from an order number; real notes name it.
           const id = nationalId(r);
-          value = id.value;
-          planted = id.kind;
+          value = id.kind === 'nl_bsn' ? `BSN ${id.value}` : id.value;
         }
+        const planted = DETECTOR_TYPE[kind];
         const text = SENSITIVE_NOTES[kind][lang].replace('{value}', value);
         list.push({ key: `${index}-${n++}`, text, lang, createdAt: noteAt(), planted: [planted] });
       }
