@@ -253,4 +253,43 @@ describe('startSandbox', () => {
       await sandbox.stop();
     }
   });
+
+  it('runs a real vendor look-alike (zoho) behind the kit with the fixed credentials', async () => {
+    const sandbox = await startSandbox({ people: 300, vendors: ['zoho'] });
+    try {
+      const res = await fetch(`${sandbox.urls.zoho}/crm/v8/Contacts`);
+      expect(res.status).toBe(401);
+      expect(sandbox.log.count({ vendor: 'zoho', status: 401 })).toBe(1);
+      const c = sandbox.credentials.zoho;
+      const tokenRes = await fetch(`${sandbox.urls.zoho}/oauth/v2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: c.clientId,
+          client_secret: c.clientSecret,
+          refresh_token: c.refreshToken,
+        }).toString(),
+      });
+      expect(tokenRes.status).toBe(200);
+      const { access_token } = (await tokenRes.json()) as { access_token: string };
+      const headers = { authorization: `Zoho-oauthtoken ${access_token}` };
+      expect((await fetch(`${sandbox.urls.zoho}/crm/v8/Contacts?fields=Email`, { headers })).status).toBe(200);
+      sandbox.setKnobs('zoho', { expireTokens: true });
+      expect((await fetch(`${sandbox.urls.zoho}/crm/v8/Contacts?fields=Email`, { headers })).status).toBe(401);
+      const [system] = sandbox.systemsConfig();
+      expect(system).toMatchObject({
+        name: 'zoho-crm',
+        connector: 'zoho',
+        purposes: ['support'],
+        options: {
+          apiBaseUrl: sandbox.urls.zoho,
+          clientId: 'sandbox-zoho-client',
+          refreshToken: 'sandbox-refresh-zoho',
+        },
+      });
+    } finally {
+      await sandbox.stop();
+    }
+  });
 });
