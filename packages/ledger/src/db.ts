@@ -19,15 +19,7 @@ export interface Db extends Queryable {
 function pgliteQueryable(q: PGlite | Transaction): Queryable {
   return {
     async query<T>(sql: string, params: unknown[] = []) {
-      const t = performance.now();
-      const r = (await q.query<T>(sql, params)).rows;
-      const g = globalThis as unknown as { __prof?: Map<string, number> };
-      if (g.__prof)
-        g.__prof.set(
-          sql.trim().replace(/\s+/g, ' ').slice(0, 90),
-          (g.__prof.get(sql.trim().replace(/\s+/g, ' ').slice(0, 90)) ?? 0) + performance.now() - t,
-        );
-      return r;
+      return (await q.query<T>(sql, params)).rows;
     },
     async exec(sql: string) {
       await q.exec(sql);

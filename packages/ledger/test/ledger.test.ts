@@ -2,13 +2,13 @@
  * One suite, two backends: embedded PGlite and a real PostgreSQL server (CUSTODIAN_TEST_DATABASE_URL, or
  * one started by testDatabaseUrl()). Each test gets a fresh tenant schema.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IndexEntry, Ledger, RecordRef } from '@custodian/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLedger } from '../src/index.js';
+import { LATEST_VERSION, openLedger } from '../src/index.js';
 import { freshTenant, testDatabaseUrl } from '../src/testing.js';
 
 const ref = (system: string, id: string, object = 'contacts'): RecordRef => ({ system, object, id });
@@ -30,21 +30,30 @@ function entry(system: string, id: string, keys: string[], extra: Partial<IndexE
 }
 
 type Factory = (tenant: string) => Promise<Ledger>;
+interface Backend {
+  open: Factory;
+  /** Drops the tenants' schemas (or their folder) once the suite is done. */
+  cleanup(tenants: string[]): Promise<void>;
+}
 
-function ledgerSuite(name: string, factory: () => Factory) {
+function ledgerSuite(name: string, backend: () => Backend) {
   describe(`ledger on ${name}`, () => {
-    let open: Factory;
+    let b: Backend;
     const opened: Ledger[] = [];
+    const tenants: string[] = [];
     beforeAll(() => {
-      open = factory();
+      b = backend();
     });
     afterAll(async () => {
       for (const l of opened) await l.close().catch(() => undefined);
+      await b.cleanup(tenants);
     });
     const fresh = async () => {
       // One ledger open at a time: the embedded ledger's folder is single-owner.
       for (const o of opened.splice(0)) await o.close();
-      const l = await open(freshTenant());
+      const tenant = freshTenant();
+      tenants.push(tenant);
+      const l = await b.open(tenant);
       opened.push(l);
       await l.upsertSystems([
         { name: 'hub', connector: 'hubspot', purposes: ['marketing'], legalBasis: 'consent' },
@@ -250,26 +259,61 @@ function ledgerSuite(name: string, factory: () => Factory) {
 }
 
 // Tenants share one folder (each its own schema), so the suite pays PGlite's initdb once.
-ledgerSuite('PGlite', () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger');
-  return (tenant) => openLedger({ dir, tenant });
+ledgerSuite('PGlite in memory', () => ({
+  open: (tenant) => openLedger({ memory: true, tenant }),
+  cleanup: async () => {},
+}));
+ledgerSuite('PGlite in a folder', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'ledger-'));
+  return {
+    open: (tenant) => openLedger({ dir: join(parent, 'ledger'), tenant }),
+    cleanup: async () => rmSync(parent, { recursive: true, force: true }),
+  };
 });
 ledgerSuite('PostgreSQL', () => {
   let url: Promise<string> | null = null;
-  return async (tenant) => {
-    url = url ?? testDatabaseUrl();
-    return openLedger({ databaseUrl: await url, tenant });
+  return {
+    open: async (tenant) => {
+      url = url ?? testDatabaseUrl();
+      return openLedger({ databaseUrl: await url, tenant });
+    },
+    cleanup: async (tenants) => {
+      if (!url || tenants.length === 0) return;
+      const client = new pg.Client({ connectionString: await url });
+      await client.connect();
+      try {
+        for (const tenant of tenants) await client.query(`DROP SCHEMA IF EXISTS custodian_${tenant} CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
   };
 });
 
 describe('ledger on PostgreSQL only', () => {
   let url: string;
+  const tenants: string[] = [];
+  const freshPgTenant = () => {
+    const tenant = freshTenant();
+    tenants.push(tenant);
+    return tenant;
+  };
   beforeAll(async () => {
     url = await testDatabaseUrl();
   });
+  afterAll(async () => {
+    if (!url) return;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const tenant of tenants) await client.query(`DROP SCHEMA IF EXISTS custodian_${tenant} CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
 
   it('detects a tampered audit row, and the append-only trigger must be bypassed to tamper at all', async () => {
-    const tenant = freshTenant();
+    const tenant = freshPgTenant();
     const l = await openLedger({ databaseUrl: url, tenant });
     await l.appendAudit([1, 2, 3].map((n) => ({ actor: 't', action: `a${n}`, data: { n } })));
     const client = new pg.Client({ connectionString: url });
@@ -288,9 +332,20 @@ describe('ledger on PostgreSQL only', () => {
   });
 
   it('isolates tenants in one server and migrates once when opened concurrently', async () => {
-    const tenant = freshTenant();
+    const tenant = freshPgTenant();
     const ledgers = await Promise.all(Array.from({ length: 4 }, () => openLedger({ databaseUrl: url, tenant })));
-    const other = await openLedger({ databaseUrl: url, tenant: freshTenant() });
+    const other = await openLedger({ databaseUrl: url, tenant: freshPgTenant() });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ version: number; n: string }>(
+        `SELECT version, count(*) AS n FROM custodian_${tenant}.schema_migrations GROUP BY version ORDER BY version`,
+      );
+      expect(rows.length).toBe(LATEST_VERSION);
+      expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
+    } finally {
+      await client.end();
+    }
     await ledgers[0]!.addTombstones(['k'], null);
     expect((await ledgers[3]!.tombstonesFor(['k'])).size).toBe(1);
     expect((await other.tombstonesFor(['k'])).size).toBe(0);
