@@ -32,6 +32,13 @@ const personPerSec = Math.round(SAMPLE / ((performance.now() - t) / 1000));
 t = performance.now();
 const report = world.planted();
 const plantedMs = performance.now() - t;
+t = performance.now();
+let zohoHeld = 0;
+for (const _ of world.indexesIn('zoho')) zohoHeld++;
+const firstIndexScanMs = performance.now() - t;
+t = performance.now();
+for (const _ of world.indexesIn('zoho')) zohoHeld--;
+const nextIndexScanMs = performance.now() - t;
 gc();
 const heapGrowthMb = (heap() - heapBefore) / 1024 / 1024;
 
@@ -83,6 +90,9 @@ const result = {
   lastPersonMs: Number(lastPersonMs.toFixed(3)),
   personPerSec,
   plantedMs: Math.round(plantedMs),
+  indexesInZohoFirstMs: Math.round(firstIndexScanMs),
+  indexesInZohoNextMs: Math.round(nextIndexScanMs),
+  indexScanBalanced: zohoHeld === 0,
   heapGrowthMbOverScan: Number(heapGrowthMb.toFixed(1)),
   perVendor: report.perVendor,
   problems: report.problems,

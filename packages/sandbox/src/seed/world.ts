@@ -91,6 +91,7 @@ export const PROBLEMS: PlantedProblem[] = [
   'undeclared_copy',
 ];
 
+const VENDOR_BIT: Record<VendorName, number> = { hubspot: 1, salesforce: 2, zoho: 4 };
 const DAY = 86_400_000;
 const YEAR = 365.25 * DAY;
 /** Default "now" so worlds are reproducible across days. */
@@ -243,6 +244,25 @@ export function createSeedWorld(options: SeedOptions): SeedWorld {
   const nowMs = opts.now.getTime();
   let report: PlantedReport | null = null;
   let counts: Record<VendorName, number> | null = null;
+  // One byte per person (a bit per vendor): 1 MB for a million people, so vendor scans skip the
+  // traits stream entirely after the first pass.
+  let membership: Uint8Array | null = null;
+  const membershipBits = (): Uint8Array => {
+    if (membership) return membership;
+    const bits = new Uint8Array(opts.people);
+    const c: Record<VendorName, number> = { hubspot: 0, salesforce: 0, zoho: 0 };
+    for (let i = 0; i < opts.people; i++) {
+      let b = 0;
+      for (const v of traitsOf(opts.seed, i).systems) {
+        b |= VENDOR_BIT[v];
+        c[v]++;
+      }
+      bits[i] = b;
+    }
+    counts = c;
+    membership = bits;
+    return bits;
+  };
 
   const person = (index: number): SeedPerson => {
     if (!Number.isInteger(index) || index < 0 || index >= opts.people) {
@@ -369,7 +389,6 @@ export function createSeedWorld(options: SeedOptions): SeedWorld {
         else if (demoFallback < 0 && Object.keys(t.noteProblemIn).length > 0) demoFallback = i;
       }
     }
-    counts = perVendor;
     return {
       people: opts.people,
       perVendor,
@@ -390,15 +409,13 @@ export function createSeedWorld(options: SeedOptions): SeedWorld {
     options: opts,
     person,
     *indexesIn(vendor: VendorName): Iterable<number> {
-      for (let i = 0; i < opts.people; i++) if (traitsOf(opts.seed, i).systems.includes(vendor)) yield i;
+      const bits = membershipBits();
+      const bit = VENDOR_BIT[vendor];
+      for (let i = 0; i < bits.length; i++) if ((bits[i] as number) & bit) yield i;
     },
     countIn(vendor: VendorName): number {
-      if (!counts) {
-        const c: Record<VendorName, number> = { hubspot: 0, salesforce: 0, zoho: 0 };
-        for (let i = 0; i < opts.people; i++) for (const v of traitsOf(opts.seed, i).systems) c[v]++;
-        counts = c;
-      }
-      return counts[vendor];
+      membershipBits();
+      return (counts as Record<VendorName, number>)[vendor];
     },
     planted(): PlantedReport {
       report ??= computeReport();
