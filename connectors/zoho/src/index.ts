@@ -17,9 +17,10 @@
  * capped at 50 names, so wide modules are read in field chunks. Search lags writes, so misses are
  * re-checked with COQL. Deletes go to the recycle bin (60 days); `permanentErase` purges them through
  * `DELETE /crm/v8/settings/recycle_bin` (Zoho's v8 OAS, recycle_bin.json; batch size unverified, 100 used).
- * Checkpoints: `{ since, phase, page, pageToken[], lastId, maxSeen }`; `since` only ever becomes an observed
- * Modified_Time/deleted_time minus one second (If-Modified-Since has second precision), so records sharing
- * the boundary second are re-read, never lost. Known gap: a record modified *during* a run moves to the end
+ * Checkpoints: `{ since, phase, page, pageToken[], lastId, maxSeen, seenAtMax, boundary }`; `since` only
+ * ever becomes an observed Modified_Time/deleted_time minus one second (If-Modified-Since has second
+ * precision), and the ids already seen at that boundary second are skipped, so records sharing it are
+ * never lost and unchanged ones are not re-read. Known gap: a record modified *during* a run moves to the end
  * of the Modified_Time order and can shift one unread record into an already-read page (page numbers are
  * offsets); it is picked up when it next changes. Opt-out also covers other Contacts/Leads with the same
  * email (found with COQL); the runtime reports one result per ref given.

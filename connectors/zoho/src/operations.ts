@@ -56,18 +56,41 @@ const checkpointSchema = z.object({
   lastId: z.string().nullable().default(null),
   /** Highest Modified_Time / deleted_time observed in this run. */
   maxSeen: z.string().nullable().default(null),
+  /** Ids observed at `maxSeen` in this run (at most MAX_BOUNDARY_IDS). */
+  seenAtMax: z.array(z.string()).default([]),
+  /**
+   * From the previous run: records (and deletions) already observed at the boundary second. The next run
+   * asks from one second before it and skips these ids when their time is still the boundary.
+   */
+  boundary: z
+    .object({ at: z.string(), ids: z.array(z.string()) })
+    .nullable()
+    .default(null),
 });
+const MAX_BOUNDARY_IDS = 1000;
+
+/** Track the latest time observed and the ids seen at exactly that time. */
+function observe(cp: { maxSeen: string | null; seenAtMax: string[] }, time: string | null | undefined, id: string) {
+  if (!time) return;
+  const t = Date.parse(time);
+  const max = cp.maxSeen ? Date.parse(cp.maxSeen) : Number.NEGATIVE_INFINITY;
+  if (t > max) {
+    cp.maxSeen = time;
+    cp.seenAtMax = [id];
+  } else if (t === max && cp.seenAtMax.length < MAX_BOUNDARY_IDS + 1 && !cp.seenAtMax.includes(id))
+    cp.seenAtMax.push(id);
+}
+
+/** Already observed by the previous run at its boundary second, and unchanged since. */
+function alreadySeen(boundary: ZohoCheckpointBoundary, time: string | null | undefined, id: string): boolean {
+  return boundary !== null && !!time && Date.parse(time) === Date.parse(boundary.at) && boundary.ids.includes(id);
+}
+type ZohoCheckpointBoundary = { at: string; ids: string[] } | null;
 type ZohoCheckpoint = z.output<typeof checkpointSchema>;
 
 /** Zoho date-times: `2019-07-25T15:26:49+05:30`. */
 export function zohoDateTime(date: Date): string {
   return `${date.toISOString().slice(0, 19)}+00:00`;
-}
-
-function later(a: string | null, b: string | null | undefined): string | null {
-  if (!b) return a;
-  if (!a) return b;
-  return Date.parse(b) > Date.parse(a) ? b : a;
 }
 
 function chunk<T>(items: T[], size: number): T[][] {
@@ -255,45 +278,58 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
     let cp = parsed.data;
     if (cp.phase === 'records') {
       for (;;) {
-        const { rows, more, nextTokens } = await readRecordsPage(ctx, stream, cp);
-        let maxSeen = cp.maxSeen;
-        for (const r of rows) maxSeen = later(maxSeen, typeof r.Modified_Time === 'string' ? r.Modified_Time : null);
-        const lastId = rows.at(-1)?.id ?? cp.lastId;
+        const { rows: fetched, more, nextTokens } = await readRecordsPage(ctx, stream, cp);
+        const rows = fetched.filter(
+          (r) => !alreadySeen(cp.boundary, typeof r.Modified_Time === 'string' ? r.Modified_Time : null, r.id),
+        );
+        const seen = { maxSeen: cp.maxSeen, seenAtMax: [...cp.seenAtMax] };
+        for (const r of rows) observe(seen, typeof r.Modified_Time === 'string' ? r.Modified_Time : null, r.id);
+        const lastId = fetched.at(-1)?.id ?? cp.lastId;
         const next: ZohoCheckpoint = more
           ? {
               ...cp,
+              ...seen,
               page: cp.page + 1,
               pageToken: cp.page + 1 > DISCRETE_PAGE_LIMIT ? nextTokens : null,
               lastId,
-              maxSeen,
             }
-          : { ...cp, phase: 'deleted', page: 1, pageToken: null, lastId, maxSeen };
+          : { ...cp, ...seen, phase: 'deleted', page: 1, pageToken: null, lastId };
         yield { records: rows.map((r) => toCrmRecord(system, stream, r)), checkpoint: next };
         cp = next;
         if (!more) break;
       }
     }
     for (;;) {
-      const { rows, more } = await readDeletedPage(ctx, stream, cp);
-      let maxSeen = cp.maxSeen;
-      for (const r of rows) maxSeen = later(maxSeen, r.deleted_time);
+      const { rows: fetched, more } = await readDeletedPage(ctx, stream, cp);
+      const rows = fetched.filter((r) => !alreadySeen(cp.boundary, r.deleted_time, r.id));
+      const seen = { maxSeen: cp.maxSeen, seenAtMax: [...cp.seenAtMax] };
+      for (const r of rows) observe(seen, r.deleted_time, r.id);
       const deleted = rows.map((r) => ({
         ref: { system, object: stream, id: r.id },
         deletedAt: r.deleted_time ?? null,
         state: r.type === 'recycle' ? ('archived' as const) : ('deleted' as const),
       }));
       // The next run asks from one second before the latest change observed: If-Modified-Since has
-      // second precision and records sharing that second must not be lost (re-reads are idempotent).
-      const next: ZohoCheckpoint = more
-        ? { ...cp, page: cp.page + 1, maxSeen }
-        : {
-            since: maxSeen ? zohoDateTime(new Date(Date.parse(maxSeen) - 1000)) : cp.since,
-            phase: 'records',
-            page: 1,
-            pageToken: null,
-            lastId: cp.lastId,
-            maxSeen: null,
-          };
+      // second precision and records sharing that second must not be lost. Those already observed at
+      // that second are skipped by id (unless there were too many to remember: then they are re-read).
+      let next: ZohoCheckpoint;
+      if (more) next = { ...cp, ...seen, page: cp.page + 1 };
+      else if (!seen.maxSeen)
+        next = { ...cp, phase: 'records', page: 1, pageToken: null, maxSeen: null, seenAtMax: [] };
+      else {
+        const carried = cp.boundary && Date.parse(cp.boundary.at) === Date.parse(seen.maxSeen) ? cp.boundary.ids : [];
+        const ids = [...new Set([...carried, ...seen.seenAtMax])];
+        next = {
+          since: zohoDateTime(new Date(Date.parse(seen.maxSeen) - 1000)),
+          phase: 'records',
+          page: 1,
+          pageToken: null,
+          lastId: cp.lastId,
+          maxSeen: null,
+          seenAtMax: [],
+          boundary: ids.length <= MAX_BOUNDARY_IDS ? { at: seen.maxSeen, ids } : null,
+        };
+      }
       yield { records: [], deleted, checkpoint: next };
       cp = next;
       if (!more) break;

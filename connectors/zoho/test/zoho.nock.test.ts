@@ -275,11 +275,14 @@ describe('incremental read', () => {
       ]);
       expect(seen.size).toBe(all.size);
     }
-    // The next run asks from one second before the latest Modified_Time: the last second is re-read, nothing lost.
-    const next = await collect(c.read('Contacts', full.at(-1)?.checkpoint ?? null));
-    const ids = next.flatMap((p) => p.records.map((r) => r.ref.id));
-    expect(ids).toContain(contacts.at(-1)?.id);
-    expect(ids.length).toBeLessThanOrEqual(14);
+    // The next run asks from one second before the latest Modified_Time and skips the ids it already saw
+    // at that second: nothing unchanged comes back, but a record written in that same second does.
+    expect(full.at(-1)?.checkpoint).toMatchObject({ boundary: { at: contacts.at(-1)?.Modified_Time } });
+    const again = await collect(c.read('Contacts', full.at(-1)?.checkpoint ?? null));
+    expect(again.flatMap((p) => p.records)).toEqual([]);
+    contacts.push({ ...(contacts.at(-1) as FakeRecord), id: '5999999999999', Email: 'late@example.org' });
+    const late = await collect(c.read('Contacts', full.at(-1)?.checkpoint ?? null));
+    expect(late.flatMap((p) => p.records.map((r) => r.ref.id))).toEqual(['5999999999999']);
   });
 
   it('switches to page_token on DISCRETE_PAGINATION_LIMIT_EXCEEDED from a checkpoint without a token', async () => {

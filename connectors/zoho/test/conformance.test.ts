@@ -1,0 +1,30 @@
+/** The testkit conformance suite against a fresh sandbox Zoho org per check. */
+import { testConnector } from '@custodian/testkit';
+import { createVendorServer } from '../../../packages/sandbox/src/kit/server.js';
+import { createSeedWorld } from '../../../packages/sandbox/src/seed/world.js';
+import { createZohoApp } from '../../../packages/sandbox/src/zoho/index.js';
+import zoho from '../src/index.js';
+
+const CLIENT = {
+  clientId: '1000.CONFORMANCE',
+  clientSecret: 'conformance-secret-7f3a',
+  refreshToken: '1000.conformance-refresh-91c2',
+};
+const world = createSeedWorld({ people: 8000, seed: 5, now: new Date('2026-11-01T00:00:00Z') });
+
+testConnector({
+  connector: zoho,
+  system: 'zoho',
+  async fixture() {
+    const app = createZohoApp(world, { ...CLIENT, callsPerSecond: 10_000 });
+    const server = await createVendorServer(app);
+    const first = app.store.get(app.store.sortedIndex('Contacts')[0]?.id ?? '');
+    return {
+      options: { dataCentre: 'eu', apiBaseUrl: server.url, accountsUrl: server.url, ...CLIENT },
+      secrets: [CLIENT.clientSecret, CLIENT.refreshToken, String(first?.Email ?? 'unused@example.test')],
+      cleanup: () => server.close(),
+    };
+  },
+  // Two `fields` chunks per page (the modules have more than 50 fields), plus metadata and the deleted feed.
+  callsPerPage: 3,
+});
