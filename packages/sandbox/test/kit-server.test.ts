@@ -47,7 +47,10 @@ function echoApp(limits: VendorApp['rateLimits'] = []): VendorApp & { issued: Se
       quotaExhausted: () => ({ status: 429, body: { errorType: 'RATE_LIMIT', policyName: 'DAILY' } }),
     },
     rateLimits: limits,
-    usageHeaders: (used) => ({ 'x-daily-used': String(used) }),
+    usageHeaders: (used, windows = []) => ({
+      'x-daily-used': String(used),
+      'x-remaining': windows.map((w) => `${w.remaining}/${w.max}`).join(','),
+    }),
     dailyLimit: 1000,
   };
 }
@@ -129,7 +132,9 @@ describe('vendor server kit', () => {
     ]);
     const server = await serve(app, { now: () => clock });
     const get = (path: string) => fetch(`${server.url}${path}`, { headers: auth });
-    expect((await get('/a')).status).toBe(200);
+    const first = await get('/a');
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-remaining')).toBe('2/3,0/1');
     const second = await get('/b');
     expect(second.status).toBe(429);
     expect(((await second.json()) as { ms: number }).ms).toBe(1000);

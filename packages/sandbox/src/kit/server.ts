@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createRequestLog, type RequestLog } from './request-log.js';
-import type { FaultKnobs, SandboxRequest, SandboxResponse, VendorApp } from './types.js';
+import type { FaultKnobs, RateWindowState, SandboxRequest, SandboxResponse, VendorApp } from './types.js';
 
 export const DEFAULT_KNOBS: Readonly<FaultKnobs> = Object.freeze({
   latencyMs: 0,
@@ -240,6 +240,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
       quotaDay = day;
       dailyUsed = 0;
     }
+    const windowStates: RateWindowState[] = [];
     if (!isPublic) {
       if (knobs.quotaExhausted || dailyUsed >= app.dailyLimit) {
         send(app.responses.quotaExhausted());
@@ -267,7 +268,14 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
           if (!limit) continue;
           const group = limit.group ? limit.group(sreq) : '';
           const win = windows.get(`${sreq.token ?? ''}\u0000${w}\u0000${group}`);
-          if (win) win.count++;
+          if (!win) continue;
+          win.count++;
+          windowStates.push({
+            windowMs: limit.windowMs,
+            max: limit.max,
+            remaining: Math.max(0, limit.max - win.count),
+            resetsInMs: Math.max(0, win.start + limit.windowMs - t),
+          });
         }
       }
       dailyUsed++;
@@ -283,7 +291,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
     }
     let usage: Record<string, string> = {};
     try {
-      usage = app.usageHeaders?.(dailyUsed) ?? {};
+      usage = app.usageHeaders?.(dailyUsed, windowStates) ?? {};
     } catch {
       usage = {};
     }

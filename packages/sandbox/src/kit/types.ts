@@ -55,6 +55,15 @@ export interface RequestLogEntry {
   at: number;
 }
 
+/** A rate-limit window as the current caller sees it after the request was counted. */
+export interface RateWindowState {
+  windowMs: number;
+  max: number;
+  remaining: number;
+  /** ms until the window resets. */
+  resetsInMs: number;
+}
+
 export interface VendorApp {
   vendor: VendorName;
   /** Map a concrete path to its endpoint key for the request log (ids replaced by `{id}`). */
@@ -79,8 +88,11 @@ export interface VendorApp {
   };
   /** The vendor's published rate-limit windows, enforced per token by the framework. */
   rateLimits: { windowMs: number; max: number; group?: (req: SandboxRequest) => string }[];
-  /** Headers added to every successful answer (e.g. Sforce-Limit-Info), given daily usage. */
-  usageHeaders?(dailyUsed: number): Record<string, string>;
+  /**
+   * Headers added to every successful answer (e.g. Sforce-Limit-Info), given daily usage and, for
+   * each of `rateLimits` in order, the caller's window after this request (e.g. X-HubSpot-RateLimit-Remaining).
+   */
+  usageHeaders?(dailyUsed: number, windows?: RateWindowState[]): Record<string, string>;
   /** Daily request allocation (for usage headers and quota exhaustion). */
   dailyLimit: number;
 }
