@@ -51,6 +51,7 @@ export interface RequestLogEntry {
   method: string;
   /** Endpoint key with ids replaced: `GET /crm/v3/objects/contacts/{id}`. */
   endpoint: string;
+  /** HTTP status answered; 0 when the connection was dropped (dropRate knob, aborted upload). */
   status: number;
   at: number;
 }
