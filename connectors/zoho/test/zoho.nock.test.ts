@@ -412,6 +412,35 @@ describe('find', () => {
     expect(coql[0]).toMatch(/from Leads where \(Email = 'ada.lovelace@example.org' or Secondary_Email = /);
   });
 
+  it('reaches past the 2,000-hit search cap with COQL', async () => {
+    token();
+    const page = (n: number) =>
+      Array.from({ length: 200 }, (_, i) => ({ id: `s${n}-${i}`, Email: `shared-${n}-${i}@example.org` }));
+    let coqlQuery = '';
+    nock(API)
+      .get('/crm/v8/Contacts/search')
+      .query(true)
+      .times(10)
+      .reply((uri) => {
+        const n = Number(new URL(uri, API).searchParams.get('page'));
+        return [200, { data: page(n), info: { more_records: true, page: n, per_page: 200, count: 200 } }];
+      })
+      .post('/crm/v8/coql', (b: { select_query: string }) => {
+        coqlQuery = b.select_query;
+        return true;
+      })
+      .reply(200, { data: [{ id: 'all-1' }, { id: 'all-2' }], info: { count: 2, more_records: false } })
+      .get('/crm/v8/Leads/search')
+      .query(true)
+      .reply(204)
+      .post('/crm/v8/coql')
+      .reply(204);
+    const c = await connect();
+    const found = await c.find([{ kind: 'email', value: EMAIL }]);
+    expect(found.map((r) => r.ref.id)).toEqual(['all-1', 'all-2']);
+    expect(coqlQuery).toMatch(/from Contacts where .* limit 2000$/);
+  });
+
   it('searches by phone', async () => {
     token();
     nock(API)
