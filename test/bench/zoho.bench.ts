@@ -9,8 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import zoho from '@custodian/connector-zoho';
 import { createRuntimeConnector, type RecordRef, silentLogger } from '@custodian/core';
-import { createVendorServer } from '../../packages/sandbox/src/kit/server.js';
-import { createSeedWorld } from '../../packages/sandbox/src/seed/world.js';
+import { createSeedWorld, createVendorServer } from '@custodian/sandbox';
 import { createZohoApp } from '../../packages/sandbox/src/zoho/index.js';
 import { FIELD_METADATA } from '../../packages/sandbox/src/zoho/store.js';
 

@@ -1,7 +1,8 @@
 /** The testkit conformance suite against a fresh sandbox Zoho org per check. */
+
+import { createSeedWorld, createVendorServer } from '@custodian/sandbox';
 import { testConnector } from '@custodian/testkit';
-import { createVendorServer } from '../../../packages/sandbox/src/kit/server.js';
-import { createSeedWorld } from '../../../packages/sandbox/src/seed/world.js';
+// The sandbox package index exports the framework, not the vendor apps: the Zoho app is reached by path.
 import { createZohoApp } from '../../../packages/sandbox/src/zoho/index.js';
 import zoho from '../src/index.js';
 

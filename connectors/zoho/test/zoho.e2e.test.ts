@@ -5,9 +5,9 @@
  */
 import type { CrmRecord, Page, RuntimeConnector } from '@custodian/core';
 import { createRuntimeConnector, silentLogger } from '@custodian/core';
+import { createSeedWorld, createVendorServer } from '@custodian/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVendorServer } from '../../../packages/sandbox/src/kit/server.js';
-import { createSeedWorld } from '../../../packages/sandbox/src/seed/world.js';
+// The sandbox package index exports the framework, not the vendor apps: the Zoho app is reached by path.
 import { createZohoApp } from '../../../packages/sandbox/src/zoho/index.js';
 import zoho from '../src/index.js';
 
