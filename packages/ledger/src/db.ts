@@ -16,10 +16,26 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+function arrayElement(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  return `"${String(value).replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/**
+ * A one-dimensional JS array as a PostgreSQL array literal ('{"a","b",NULL}'), the way `pg` sends arrays.
+ * PGlite's own array serialiser is ~3x slower than this on the 1,000-row unnest batches of a page commit.
+ */
+export function arrayLiteral(values: readonly unknown[]): string {
+  return `{${values.map(arrayElement).join(',')}}`;
+}
+
 function pgliteQueryable(q: PGlite | Transaction): Queryable {
   return {
     async query<T>(sql: string, params: unknown[] = []) {
-      return (await q.query<T>(sql, params)).rows;
+      const sent = params.map((p) => (Array.isArray(p) ? arrayLiteral(p) : p));
+      return (await q.query<T>(sql, sent)).rows;
     },
     async exec(sql: string) {
       await q.exec(sql);

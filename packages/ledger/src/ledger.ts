@@ -299,7 +299,8 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
             ],
           );
         }
-        const unchanged = page.records.filter((r) => !changed.includes(r));
+        const changedSet = new Set(changed);
+        const unchanged = page.records.filter((r) => !changedSet.has(r));
         if (unchanged.length > 0) {
           await tx.query(
             `UPDATE records r SET last_seen = $4::timestamptz
