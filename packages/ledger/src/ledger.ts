@@ -10,6 +10,7 @@ import type {
   Duplication,
   DuplicationInput,
   IdentityKind,
+  IndexEntry,
   IndexedRecord,
   Ledger,
   PageCommit,
@@ -314,28 +315,56 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
             ],
           );
         }
-        // Records seen before may have changed identities: drop their old subject links first.
-        const seenBefore = page.records
-          .filter((r) => known.has(`${r.ref.system}\u0000${r.ref.object}\u0000${r.ref.id}`))
-          .map((r) => r.ref);
+        // Records seen before may have changed identities: rewrite the subject links of those whose set of
+        // (key, kind, ordinal) differs; an incremental resync mostly re-reads identical records, so skip them.
+        const refKey = (r: RecordRef) => `${r.system}\u0000${r.object}\u0000${r.id}`;
+        const subjectSignature = (list: { key: string; kind: string; ord: number }[]) =>
+          list
+            .map((x) => `${x.key}\u0001${x.kind}\u0001${x.ord}`)
+            .sort()
+            .join('\u0002');
+        const seenBefore = page.records.filter((r) => known.has(refKey(r.ref)));
+        const rewrite = new Set<IndexEntry>(page.records.filter((r) => !known.has(refKey(r.ref))));
         if (seenBefore.length > 0) {
-          for (const k of await subjectsOfRefs(tx, seenBefore)) touchedKeys.add(k);
-          await tx.query(
-            `DELETE FROM record_subjects rs USING ${REFS} WHERE rs.system = x.s AND rs.object = x.o AND rs.record_id = x.i`,
-            [refJson(seenBefore)],
+          const stored = await tx.query<{ s: string; o: string; i: string; k: string; kind: string; ord: number }>(
+            `SELECT rs.system AS s, rs.object AS o, rs.record_id AS i, rs.subject_key AS k, rs.kind, rs.ordinal AS ord
+               FROM record_subjects rs JOIN ${REFS} ON rs.system = x.s AND rs.object = x.o AND rs.record_id = x.i`,
+            [refJson(seenBefore.map((r) => r.ref))],
           );
+          const storedByRef = new Map<string, { key: string; kind: string; ord: number }[]>();
+          for (const row of stored) {
+            const k = refKey({ system: row.s, object: row.o, id: row.i });
+            const list = storedByRef.get(k) ?? [];
+            list.push({ key: row.k, kind: row.kind, ord: Number(row.ord) });
+            storedByRef.set(k, list);
+            touchedKeys.add(row.k);
+          }
+          const stale = seenBefore.filter(
+            (r) =>
+              subjectSignature(storedByRef.get(refKey(r.ref)) ?? []) !==
+              subjectSignature(r.subjects.map((x, ord) => ({ key: x.key, kind: x.kind, ord }))),
+          );
+          for (const r of stale) rewrite.add(r);
+          if (stale.length > 0) {
+            await tx.query(
+              `DELETE FROM record_subjects rs USING ${REFS} WHERE rs.system = x.s AND rs.object = x.o AND rs.record_id = x.i`,
+              [refJson(stale.map((r) => r.ref))],
+            );
+          }
         }
-        const subjects = page.records.flatMap((r) =>
-          r.subjects.map((s, ord) => ({
-            s: r.ref.system,
-            o: r.ref.object,
-            i: r.ref.id,
-            key: s.key,
-            kind: s.kind,
-            ord,
-          })),
-        );
-        for (const s of subjects) touchedKeys.add(s.key);
+        for (const r of page.records) for (const x of r.subjects) touchedKeys.add(x.key);
+        const subjects = page.records
+          .filter((r) => rewrite.has(r))
+          .flatMap((r) =>
+            r.subjects.map((s, ord) => ({
+              s: r.ref.system,
+              o: r.ref.object,
+              i: r.ref.id,
+              key: s.key,
+              kind: s.kind,
+              ord,
+            })),
+          );
         if (subjects.length > 0) {
           await tx.query(
             `INSERT INTO record_subjects (system, object, record_id, subject_key, kind, ordinal)

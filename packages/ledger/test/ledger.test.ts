@@ -92,6 +92,12 @@ function ledgerSuite(name: string, backend: () => Backend) {
       });
       expect(await l.countRecords('hub')).toBe(2);
       expect(await l.getCheckpoint('hub', 'contacts')).toEqual({ n: 1 });
+      // Same fingerprint, new identities: the subject links are still replaced.
+      await commit(l, run, 'hub', [entry('hub', '1', ['k9', 'k1'], { fingerprint: 'changed' })]);
+      expect((await l.recordsBySubject(['k9'])).map((r) => r.ref.id)).toEqual(['1']);
+      await commit(l, run, 'hub', [entry('hub', '1', ['k9'], { fingerprint: 'changed' })]);
+      expect(await l.recordsBySubject(['k1'])).toEqual([]);
+      expect((await l.recordsBySubject(['k9'])).map((r) => r.ref.id)).toEqual(['1']);
     });
 
     it('keeps one duplication row per copy across three systems, with purpose and legal basis, and marks gone copies', async () => {
