@@ -27,6 +27,7 @@ import {
 import {
   DOB_CONTEXT,
   ID_CONTEXT,
+  INSTITUTION_WORDS,
   LEXICONS,
   type Lexicon,
   PASSPORT_CONTEXT,
@@ -111,7 +112,7 @@ function near(text: string, index: number, words: readonly string[], window = 40
 // --- patterns (exported for the adversarial-input test) ---
 
 export const PATTERNS = {
-  card: /(?<!\d|\d[.,/-])\d(?:[ -]?\d){11,18}(?![\d])/g,
+  card: /(?<!\d|\d[.,/-]|[A-Za-z]-)\d(?:[ -]?\d){11,18}(?!\d|-[A-Za-z0-9])/g,
   iban: /\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){10,30}\b/g,
   email: /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}/g,
   ssn: /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])/g,
@@ -170,6 +171,22 @@ function buildLexicon(): LexiconMatcher {
 }
 
 const LEXICON = buildLexicon();
+const INSTITUTION_AFTER = new RegExp(
+  `^(?:[ -]?(?:${INSTITUTION_WORDS.map(escapeRegExp).join('|')})(?![\\p{L}])|(?:${INSTITUTION_WORDS.filter((w) =>
+    HAN.test(w),
+  )
+    .map(escapeRegExp)
+    .join('|')}))`,
+  'u',
+);
+/** The lexicon and helper expressions, exported with PATTERNS so the adversarial-input test covers every regex. */
+export const LEXICON_PATTERNS: Record<string, RegExp> = {
+  lexiconLatin: LEXICON.latin,
+  ...(LEXICON.han ? { lexiconHan: LEXICON.han } : {}),
+  institutionAfter: INSTITUTION_AFTER,
+  han: HAN,
+};
+
 // Acronyms that are ordinary words in lower case ("hearing aids") only count in capitals.
 const CASE_SENSITIVE = new Set(['hiv', 'aids']);
 
@@ -356,15 +373,26 @@ function scanDateOfBirth(text: string, add: Sink): void {
   }
 }
 
+/**
+ * "cancer centre", "Diabetes-Zentrum", "糖尿病医院": the term names an organisation or product, not a
+ * person's condition, when an institution word follows it directly.
+ */
+function namesAnInstitution(text: string, end: number): boolean {
+  const after = text.slice(end, end + 16).toLowerCase();
+  return INSTITUTION_AFTER.test(after);
+}
+
 function scanLexicons(text: string, add: Sink): void {
   for (const m of matches(LEXICON.latin, text)) {
     const term = m[0].toLowerCase().replace(/\s+/g, ' ');
     if (CASE_SENSITIVE.has(term) && m[0] !== m[0].toUpperCase()) continue;
+    if (namesAnInstitution(text, m.index + m[0].length)) continue;
     const lex = LEXICON.byTerm.get(term);
     if (lex) add({ start: m.index, end: m.index + m[0].length, type: lex.type, confidence: 0.8, subtype: lex.subtype });
   }
   if (LEXICON.han && HAN.test(text)) {
     for (const m of matches(LEXICON.han, text)) {
+      if (namesAnInstitution(text, m.index + m[0].length)) continue;
       const lex = LEXICON.byTerm.get(m[0]);
       if (lex)
         add({ start: m.index, end: m.index + m[0].length, type: lex.type, confidence: 0.8, subtype: lex.subtype });

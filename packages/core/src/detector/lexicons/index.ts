@@ -1,2 +1,9 @@
 export { LEXICONS, type Lexicon } from './art9.js';
-export { DOB_CONTEXT, ID_CONTEXT, PASSPORT_CONTEXT, PASSWORD_WORDS, PHONE_CONTEXT } from './context.js';
+export {
+  DOB_CONTEXT,
+  ID_CONTEXT,
+  INSTITUTION_WORDS,
+  PASSPORT_CONTEXT,
+  PASSWORD_WORDS,
+  PHONE_CONTEXT,
+} from './context.js';
