@@ -7,6 +7,7 @@ import {
   createPolicyEngine,
   defineRule,
   type IndexedRecord,
+  PoliciesSchema,
   type PolicyRecordContext,
   parsePolicies,
   type RecordRef,
@@ -193,6 +194,17 @@ describe('policy configuration', () => {
       expect(message).toContain('policies[3].preset');
       expect(message).toContain('policies[4]');
     }
+  });
+
+  it('PoliciesSchema embeds the same validation in a config schema', () => {
+    const config = z.object({ policies: PoliciesSchema });
+    const ok = config.parse({ policies: [{ preset: 'ccpa' }] });
+    expect(ok.policies.map((p) => p.rule)).toContain('opt-out-drift');
+    const bad = config.safeParse({ policies: [{ rule: 'retention', params: { maxInactiveDays: 'x' } }] });
+    expect(bad.success).toBe(false);
+    const messages = bad.error?.issues.map((i) => i.message) ?? [];
+    expect(messages.some((m) => m.startsWith('[0].params.maxInactiveDays'))).toBe(true);
+    expect(bad.error?.issues[0]?.path).toEqual(['policies']);
   });
 
   it('presets expand with defaults, and the starter YAML parses', () => {

@@ -9,7 +9,7 @@ import type { FieldChange, RefResult } from '../contract.js';
 import { CustodianError } from '../errors.js';
 import type { Ledger, ViolationInput } from '../ledger.js';
 import type { Logger } from '../logger.js';
-import type { PolicyHook } from '../sync/engine.js';
+import type { PolicyHook, SystemInfo } from '../sync/engine.js';
 import { type CrmRecord, type RecordRef, SEVERITIES, type Severity } from '../types.js';
 import { BUILT_IN_RULES, type RuleContext, type RuleImpl } from './rules.js';
 
@@ -171,6 +171,25 @@ export function parsePolicies(
   }
   return out;
 }
+
+/** What a rule knows about a configured system (the sync engine's SystemInfo). */
+export type SystemPolicyInfo = SystemInfo;
+
+/**
+ * The `policies:` list as a zod schema, for embedding in the config schema. It delegates to
+ * parsePolicies so presets expand and per-rule params are checked; each problem becomes an issue
+ * at its path (relative to the list).
+ */
+export const PoliciesSchema: z.ZodType<PolicyConfig[]> = z.unknown().transform((raw, ctx) => {
+  try {
+    return parsePolicies(raw, '');
+  } catch (err) {
+    if (!(err instanceof CustodianError)) throw err;
+    const problems = (err.details as { problems?: string[] } | undefined)?.problems ?? [err.message];
+    for (const problem of problems) ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  }
+}) as unknown as z.ZodType<PolicyConfig[]>;
 
 export interface Remediation {
   policy: string;

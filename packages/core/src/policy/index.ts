@@ -2,6 +2,7 @@ export {
   applyRemediations,
   createPolicyEngine,
   POLICY_PRESETS,
+  PoliciesSchema,
   type PolicyAction,
   type PolicyConfig,
   type PolicyEngine,
@@ -9,6 +10,7 @@ export {
   type Remediation,
   type RemediationResult,
   type RemediationTarget,
+  type SystemPolicyInfo,
 } from './engine.js';
 export { BUILT_IN_RULES, defineRule, type RuleContext, type RuleFinding, type RuleImpl } from './rules.js';
 export { STARTER_POLICIES_YAML } from './starter.js';
