@@ -206,10 +206,14 @@ export function buildProgram(run: RunOptions = {}): { program: Command; exitCode
 
   program
     .command('demo')
-    .description('sync the quickstart lists, show findings and copies, erase one person everywhere')
+    .description(
+      'start the sandbox CRMs, sync them and the quickstart lists, show findings, erase one person everywhere',
+    )
+    .option('--people <n>', 'synthetic people in the sandbox CRMs', (v) => Number.parseInt(v, 10), 3000)
+    .option('--seed <n>', 'seed of the synthetic world', (v) => Number.parseInt(v, 10), 42)
     .option('--dir <dir>', 'keep the demo ledger and config in this folder')
     .option('--json', 'one machine-readable summary')
-    .action(async (opts: { dir?: string; json?: boolean }) => {
+    .action(async (opts: { dir?: string; json?: boolean; people?: number; seed?: number }) => {
       code = await demoCommand(opts);
     });
 

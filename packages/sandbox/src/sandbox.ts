@@ -146,7 +146,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             ? { dataCentre: 'eu', apiBaseUrl: baseUrl, accountsUrl: baseUrl }
             : vendor === 'salesforce'
               ? { instanceUrl: baseUrl, loginUrl: baseUrl }
-              : {};
+              : {
+                  auth: {
+                    type: 'oauth',
+                    clientId: credentials.clientId,
+                    clientSecret: credentials.clientSecret,
+                    refreshToken: credentials.refreshToken,
+                  },
+                };
         return {
           name: SANDBOX_SYSTEM_NAMES[vendor],
           connector: vendor,
