@@ -1,0 +1,144 @@
+/** The HubSpot look-alike driven by the official SDK: paging, search cap, 207, GDPR blocklist, limits, faults. */
+import { Client } from '@hubspot/api-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHubSpotApp } from '../src/hubspot/index.js';
+import { createVendorServer } from '../src/kit/server.js';
+import { createSeedWorld } from '../src/seed/world.js';
+
+const CLIENT = { clientId: 'sbx', clientSecret: 'sbx-secret', refreshToken: 'sbx-rt' };
+const world = createSeedWorld({ people: 3000, seed: 3, now: new Date('2026-11-01T00:00:00Z') });
+let app: ReturnType<typeof createHubSpotApp>;
+let server: Awaited<ReturnType<typeof createVendorServer>>;
+let client: Client;
+
+beforeAll(async () => {
+  app = createHubSpotApp(world, { ...CLIENT, burstPer10s: 190 });
+  server = await createVendorServer(app, { knobs: { rateLimits: false } });
+  const tokenClient = new Client({ basePath: server.url, numberOfApiCallRetries: 0 });
+  const token = await tokenClient.oauth.tokensApi.create(
+    'refresh_token',
+    undefined,
+    undefined,
+    CLIENT.clientId,
+    CLIENT.clientSecret,
+    CLIENT.refreshToken,
+  );
+  expect(token.expiresIn).toBe(1800);
+  client = new Client({ basePath: server.url, accessToken: token.accessToken, numberOfApiCallRetries: 0 });
+});
+afterAll(async () => server?.close());
+
+describe('HubSpot look-alike', () => {
+  it('lists every contact with after paging (limit capped at 100) and notes with inline associations', async () => {
+    const ids = new Set<string>();
+    let after: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.crm.contacts.basicApi.getPage(500, after, ['email']);
+      expect(page.results.length).toBeLessThanOrEqual(100);
+      for (const r of page.results) ids.add(r.id);
+      after = page.paging?.next?.after;
+      pages++;
+    } while (after);
+    expect(ids.size).toBe(app.objects('contacts').size);
+    expect(pages).toBe(Math.ceil(ids.size / 100));
+    const notes = await client.crm.objects.notes.basicApi.getPage(10, undefined, ['hs_note_body'], undefined, [
+      'contacts',
+    ]);
+    expect(notes.results[0]?.associations?.contacts?.results.length).toBe(1);
+  });
+
+  it('search pages of 200 with total, and answers 400 past 10,000 results', async () => {
+    const res = await client.crm.contacts.searchApi.doSearch({
+      filterGroups: [],
+      limit: 200,
+      sorts: ['lastmodifieddate'],
+    });
+    expect(res.results).toHaveLength(200);
+    expect(res.total).toBe(app.objects('contacts').size);
+    await expect(
+      client.crm.contacts.searchApi.doSearch({ filterGroups: [], limit: 200, after: '9900' }),
+    ).rejects.toMatchObject({
+      code: 400,
+    });
+  });
+
+  it('batch read by email answers 207 listing the missing', async () => {
+    const email = [...app.objects('contacts').values()].find((r) => r.properties.email)?.properties.email as string;
+    const res = await client.crm.contacts.batchApi.read({
+      inputs: [{ id: email }, { id: 'nobody@example.invalid' }],
+      idProperty: 'email',
+      properties: ['email'],
+      propertiesWithHistory: [],
+    });
+    expect(res.results).toHaveLength(1);
+    expect((res as { errors?: { context?: Record<string, string[]> }[] }).errors?.[0]?.context?.ids).toEqual([
+      'nobody@example.invalid',
+    ]);
+  });
+
+  it('GDPR delete removes the contact and blocklists the email so a later create fails', async () => {
+    const victim = [...app.objects('contacts').values()].find((r) => r.properties.email && r.links.length);
+    const email = victim?.properties.email as string;
+    const res = await client.apiRequest({
+      method: 'POST',
+      path: '/crm/v3/objects/contacts/gdpr-delete',
+      body: { objectId: victim?.id },
+    });
+    expect(res.status).toBe(204);
+    expect(app.objects('contacts').has(victim?.id as string)).toBe(false);
+    // Notes survive the contact, unassociated.
+    for (const noteId of victim?.links ?? []) expect(app.objects('notes').get(noteId)?.links).toEqual([]);
+    await expect(
+      client.crm.contacts.basicApi.create({ properties: { email }, associations: [] }),
+    ).rejects.toMatchObject({
+      code: 400,
+    });
+  });
+
+  it('batch archive answers 204 and archived records only list with archived=true', async () => {
+    const id = [...app.objects('contacts').keys()][5] as string;
+    await client.crm.contacts.batchApi.archive({ inputs: [{ id }] });
+    const archived = await client.crm.contacts.basicApi.getPage(100, undefined, undefined, undefined, undefined, true);
+    expect(archived.results.map((r) => r.id)).toContain(id);
+  });
+
+  it('unknown endpoints answer 404 with HubSpot body; expired tokens 401; rate limits 429 with headers', async () => {
+    const res = await client.apiRequest({ method: 'GET', path: '/crm/v3/nothing-here' });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ status: 'error', category: 'NOT_FOUND' });
+    server.setKnobs({ rateLimits: true });
+    const limited = createHubSpotApp(world, { ...CLIENT, burstPer10s: 3 });
+    const small = await createVendorServer(limited);
+    const token = (await (
+      await fetch(`${small.url}/oauth/v1/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: 'sbx',
+          client_secret: 'sbx-secret',
+          refresh_token: 'sbx-rt',
+        }),
+      })
+    ).json()) as { access_token: string };
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      last = await fetch(`${small.url}/crm/v3/objects/contacts?limit=1`, {
+        headers: { authorization: `Bearer ${token.access_token}` },
+      });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(last?.headers.get('x-hubspot-ratelimit-max')).toBe('3');
+    expect(await last?.json()).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' });
+    small.setKnobs({ expireTokens: true });
+    const expired = await fetch(`${small.url}/crm/v3/objects/contacts?limit=1`, {
+      headers: { authorization: `Bearer ${token.access_token}` },
+    });
+    expect(expired.status).toBe(401);
+    await small.close();
+    server.setKnobs({ rateLimits: false });
+  });
+});
