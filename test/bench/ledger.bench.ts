@@ -5,6 +5,7 @@
  * bench-results/ledger.json. Target: a 1,000-record page well under 30 ms on PGlite, so the sync engine
  * can reach >= 20,000 records/s.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IndexEntry, Ledger, ViolationInput } from '@custodian/core';
 import { openLedger } from '@custodian/ledger';
@@ -106,6 +107,8 @@ const results: Record<string, Figures | { error: string }> = {};
   results.pglite = await measure(ledger);
   await ledger.close();
 }
+// A server started here for the run (no CUSTODIAN_TEST_DATABASE_URL given) is stopped at the end.
+const startedHere = !process.env.CUSTODIAN_TEST_DATABASE_URL;
 try {
   const url = await testDatabaseUrl();
   const ledger = await openLedger({ databaseUrl: url, tenant: freshTenant('bench') });
@@ -113,6 +116,12 @@ try {
   await ledger.close();
 } catch (err) {
   results.postgres = { error: (err as Error).message.slice(0, 300) };
+}
+if (startedHere && process.env.CUSTODIAN_TEST_DATABASE_URL) {
+  execFileSync('bash', ['scripts/pg-test-server.sh', 'stop'], {
+    env: { ...process.env, CUSTODIAN_PG_DIR: '/tmp/custodian-pg-vitest', CUSTODIAN_PG_PORT: '55433' },
+    stdio: 'ignore',
+  });
 }
 mkdirSync('bench-results', { recursive: true });
 writeFileSync('bench-results/ledger.json', `${JSON.stringify({ at: new Date().toISOString(), results }, null, 2)}\n`);
