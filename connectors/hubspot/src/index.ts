@@ -182,7 +182,7 @@ export default defineConnector({
     },
     daily: TIER_LIMITS[options.tier].daily,
   }),
-  capabilities: ['find', 'get', 'related', 'erase', 'verify', 'update', 'opt-out'],
+  capabilities: ['find', 'get', 'related', 'erase', 'verify', 'update', 'opt-out', 'check'],
   secrets: ['auth.accessToken', 'auth.clientSecret', 'auth.refreshToken'],
   classifyError: (err) => classifyHubSpotError(err),
   setup(options: HubSpotOptions, ctx) {

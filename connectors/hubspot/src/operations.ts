@@ -2,6 +2,7 @@
 
 import {
   type Checkpoint,
+  type CheckResult,
   ConnectorError,
   type ConnectorOperations,
   type CrmRecord,
@@ -597,5 +598,38 @@ export function createOperations(
     return results;
   }
 
-  return { read, find, get, related, erase, verifyErased, update, setMarketingOptOut };
+  /** One cheap call per scope group, for `custodian doctor`: a 403 names the missing scope. */
+  async function check(ctx: OperationContext): Promise<CheckResult[]> {
+    const probes: [string, string, () => Promise<unknown>][] = [
+      [
+        'contacts read (crm.objects.contacts.read)',
+        'check.contacts',
+        // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/get-crm-v3-objects-contacts
+        async () => (await client()).crm.objects.basicApi.getPage('contacts', 1, undefined, ['hs_object_id']),
+      ],
+      [
+        'notes read (crm.objects.contacts.read)',
+        'check.notes',
+        async () => (await client()).crm.objects.basicApi.getPage('notes', 1, undefined, ['hs_object_id']),
+      ],
+      [
+        'opt-out (communication_preferences.read_write)',
+        'check.subscriptions',
+        // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (GET /communication-preferences/v3/definitions)
+        async () => (await client()).communicationPreferences.definitionApi.getPage(),
+      ],
+    ];
+    const out: CheckResult[] = [];
+    for (const [name, op, fn] of probes) {
+      try {
+        await ctx.call(op, fn);
+        out.push({ check: name, ok: true, message: 'ok' });
+      } catch (err) {
+        out.push({ check: name, ok: false, message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return out;
+  }
+
+  return { read, find, get, related, erase, verifyErased, update, setMarketingOptOut, check };
 }

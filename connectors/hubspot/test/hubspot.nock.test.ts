@@ -411,6 +411,28 @@ describe('limits, auth and errors', () => {
     expect(token.isDone()).toBe(true);
   });
 
+  it('check probes each scope group and names the missing scope', async () => {
+    nock(API)
+      .get('/crm/v3/objects/contacts')
+      .query(true)
+      .reply(200, { results: [] })
+      .get('/crm/v3/objects/notes')
+      .query(true)
+      .reply(200, { results: [] })
+      .get('/communication-preferences/v3/definitions')
+      .reply(403, {
+        status: 'error',
+        message: "This app hasn't been granted all required scopes to make this call.",
+        category: 'MISSING_SCOPES',
+        correlationId: 'x',
+        context: { requiredGranularScopes: ['communication_preferences.read'] },
+      });
+    const c = await connect();
+    const results = await c.check();
+    expect(results.map((r) => r.ok)).toEqual([true, true, false]);
+    expect(results[2]?.message).toContain('communication_preferences.read');
+  });
+
   it('logs hold no personal data and no token, even on failures', async () => {
     const { logger, lines } = captureLogger();
     nock(API)

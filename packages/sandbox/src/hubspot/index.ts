@@ -453,6 +453,21 @@ export function createHubSpotApp(
       if (a && req.method === 'POST') return associations(a[1] as string, a[2] as string, req);
       const s = /^\/communication-preferences\/v3\/status\/email\/([^/]+)$/.exec(req.path);
       if (s && req.method === 'GET') return status(decodeURIComponent(s[1] as string));
+      if (req.method === 'GET' && req.path === '/communication-preferences/v3/definitions')
+        // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (subscriptionDefinitions)
+        return {
+          status: 200,
+          body: {
+            subscriptionDefinitions: SUBSCRIPTIONS.map((d) => ({
+              ...d,
+              isActive: true,
+              isDefault: false,
+              isInternal: false,
+              createdAt: '2025-01-01T00:00:00Z',
+              updatedAt: '2025-01-01T00:00:00Z',
+            })),
+          },
+        };
       if (req.method === 'POST' && req.path === '/communication-preferences/v3/unsubscribe')
         return unsubscribe(req, false);
       return this.responses.notFound(req);
