@@ -190,3 +190,47 @@ describe('crash safety of erasure (SIGKILL at every step boundary)', () => {
     60_000,
   );
 });
+
+describe('deletions found by sync propagate', () => {
+  it('a deletion in a source system opens an erase request for the other copies: dry run first, then for real', async () => {
+    const { openContext } = await import('@custodian/cli');
+    const { propagateDeletions } = await import('@custodian/core');
+    const { requestDeps } = await import('../../packages/cli/src/commands/requests.js');
+    const ws = quickstartWorkspace('requests:\n  approval: never\n');
+    expect((await cli(ws, ['sync'])).code).toBe(0);
+    const [, email] = personLine(ws, 'newsletter', 'nl-155');
+    const ctx = await openContext({ configPath: ws.config, env: ws.env });
+    try {
+      const deps = await requestDeps(ctx, 'test');
+      const deleted = [
+        { system: 'trade-fair', refs: [{ system: 'trade-fair', object: 'trade-fair-2025', id: 'tf-155' }] },
+      ];
+      const dry = await propagateDeletions(
+        deps,
+        { name: 'p', rule: 'propagate-deletions', sources: ['trade-fair'], enabled: false },
+        deleted,
+      );
+      expect(dry[0]?.opened).toEqual([expect.objectContaining({ dryRun: true, state: 'completed' })]);
+      expect(readFileSync(join(ws.dir, 'lists/newsletter.csv'), 'utf8')).toContain(email);
+      // Other systems than the sources never trigger anything.
+      expect(
+        await propagateDeletions(
+          deps,
+          { name: 'p', rule: 'propagate-deletions', sources: ['newsletter'], enabled: true },
+          deleted,
+        ),
+      ).toEqual([]);
+      const real = await propagateDeletions(
+        deps,
+        { name: 'p', rule: 'propagate-deletions', sources: ['trade-fair'], enabled: true },
+        deleted,
+      );
+      expect(real[0]?.opened).toEqual([expect.objectContaining({ dryRun: false, state: 'completed' })]);
+      expect(readFileSync(join(ws.dir, 'lists/newsletter.csv'), 'utf8')).not.toContain(email);
+      // The source system itself is left alone: its deletion is the vendor's own.
+      expect(readFileSync(join(ws.dir, 'lists/trade-fair-2025.csv'), 'utf8')).toContain(email);
+    } finally {
+      await ctx.close();
+    }
+  });
+});

@@ -35,18 +35,24 @@ export async function propagateDeletions(
   for (const { system, refs } of deleted) {
     if (!policy.sources.includes(system) || refs.length === 0) continue;
     const rows = await deps.ledger.recordsByRef(refs);
-    const subjects = new Set<string>();
-    for (const r of rows) if (r.kind === 'person') for (const s of r.subjects) subjects.add(s.key);
+    // One request per person: a record's subject keys (email, phone) belong together.
+    const people = new Map<string, string[]>();
+    for (const r of rows)
+      if (r.kind === 'person' && r.subjects[0])
+        people.set(
+          r.subjects[0].key,
+          r.subjects.map((s) => s.key),
+        );
     const opened: PropagationResult['opened'] = [];
-    for (const key of subjects) {
-      const copies = (await deps.ledger.recordsBySubject([key])).filter(
+    for (const keys of people.values()) {
+      const copies = (await deps.ledger.recordsBySubject(keys)).filter(
         (r) => r.ref.system !== system && !r.deletedAt && r.kind === 'person',
       );
       if (copies.length === 0) continue;
       const request = await openRequest(deps, {
         kind: 'erase',
         identities: [],
-        subjectKeys: [key],
+        subjectKeys: keys,
         origin: 'propagated-deletion',
         excludeSystems: [system],
         dryRun: !policy.enabled,
