@@ -230,4 +230,28 @@ describe('salesforce connector', () => {
     expect(log).not.toContain('00Dxx!token');
     expect(log).not.toContain('@example.org');
   });
+
+  it('opt-out sets HasOptedOutOfEmail on the record and opts the Individual out', async () => {
+    token();
+    describeContact();
+    const id = '003000000000001AAA';
+    nock(INSTANCE)
+      .get(`${V}/queryAll`)
+      .query(true)
+      .reply(200, {
+        totalSize: 1,
+        done: true,
+        records: [contact(1, '2026-01-01T00:00:00.000+0000', { IndividualId: '0PK000000000001AAA' })],
+      });
+    const bodies: unknown[] = [];
+    nock(INSTANCE)
+      .patch(`${V}/sobjects/Contact/${id}`, (b) => bodies.push(b) > 0)
+      .reply(204)
+      .patch(`${V}/sobjects/Individual/0PK000000000001AAA`, (b) => bodies.push(b) > 0)
+      .reply(204);
+    const conn = await connect();
+    const results = await conn.setMarketingOptOut([{ system: 'sf', object: 'Contact', id }]);
+    expect(results.map((r) => r.outcome)).toEqual(['done']);
+    expect(bodies).toEqual([{ HasOptedOutOfEmail: true }, { HasOptedOutSolicit: true }]);
+  });
 });
