@@ -17,6 +17,7 @@ import {
   requestsResumeCommand,
   requestsShowCommand,
 } from './commands/requests.js';
+import { sandboxCommand } from './commands/sandbox.js';
 import { scheduleCommand, workerCommand, workerStatusCommand } from './commands/schedule.js';
 import { parseSeverity, syncCommand } from './commands/sync.js';
 import { violationsCommand } from './commands/violations.js';
@@ -215,6 +216,22 @@ export function buildProgram(run: RunOptions = {}): { program: Command; exitCode
     .option('--json', 'one machine-readable summary')
     .action(async (opts: { dir?: string; json?: boolean; people?: number; seed?: number }) => {
       code = await demoCommand(opts);
+    });
+
+  const intArg = (v: string) => Number.parseInt(v, 10);
+  program
+    .command('sandbox')
+    .description('start the HubSpot/Salesforce/Zoho look-alikes in this build on 127.0.0.1 and print a ready config')
+    .option('--people <n>', 'synthetic people', intArg, 3000)
+    .option('--seed <n>', 'seed of the synthetic world', intArg, 42)
+    .option('--latency <ms>', 'added latency per request', intArg)
+    .option('--error-rate <share>', 'share of requests answered with 5xx', Number.parseFloat)
+    .option('--drop-rate <share>', 'share of connections dropped', Number.parseFloat)
+    .option('--quota-exhausted', 'answer with the daily-quota error')
+    .option('--no-rate-limits', 'do not enforce vendor rate limits')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      code = await sandboxCommand({ ...opts, ...(run.signal ? { signal: run.signal } : {}) });
     });
 
   program

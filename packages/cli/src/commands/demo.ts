@@ -32,7 +32,7 @@ export interface DemoOptions {
 const quickstart = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples/quickstart');
 
 /** Vendors whose connector and sandbox look-alike are both in this build: the demo covers what exists. */
-async function installedVendors(): Promise<VendorName[]> {
+export async function installedVendors(): Promise<VendorName[]> {
   const out: VendorName[] = [];
   for (const v of VENDORS) {
     try {
