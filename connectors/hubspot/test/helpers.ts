@@ -1,21 +1,12 @@
 /** Test helpers: a runtime-wrapped HubSpot connector and HubSpot-shaped replies for nock. */
-import { Writable } from 'node:stream';
-import { createLogger, createRuntimeConnector, type Logger, type RuntimeConnector } from '@custodian/core';
+import { createRuntimeConnector, type Logger, type RuntimeConnector } from '@custodian/core';
+import { captureLogger } from '@custodian/testkit';
 import hubspot from '../src/index.js';
 
 export const API = 'https://api.hubapi.com';
 export const TOKEN = 'pat-eu1-0b8e4c1d-secret-token';
 
-export function captureLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), lines };
-}
+export { captureLogger };
 
 export async function connect(
   options: Record<string, unknown> = {},

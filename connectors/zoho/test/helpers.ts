@@ -1,21 +1,12 @@
 /** Test helpers: a runtime-wrapped Zoho connector and a Zoho Get Records look-alike for nock replies. */
-import { Writable } from 'node:stream';
-import { createLogger, createRuntimeConnector, type Logger, type RuntimeConnector } from '@custodian/core';
+import { createRuntimeConnector, type Logger, type RuntimeConnector } from '@custodian/core';
+import { captureLogger } from '@custodian/testkit';
 import zoho from '../src/index.js';
 
 export const SECRET = 'csecret-5f1e9a77';
 export const REFRESH = '1000.refresh-8c1f2b';
 
-export function captureLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), lines };
-}
+export { captureLogger };
 
 export async function connect(
   options: Record<string, unknown> = {},

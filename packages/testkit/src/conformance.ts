@@ -3,12 +3,10 @@
  * naming what is wrong; `testConnector` turns them into vitest tests, and the testkit's own tests run
  * deliberately broken connectors through them to prove every check can fail.
  */
-import { Writable } from 'node:stream';
 import {
   type AnyConnectorDefinition,
   type Checkpoint,
   type CrmRecord,
-  createLogger,
   createRuntimeConnector,
   FIELD_CATEGORIES,
   type Identity,
@@ -16,6 +14,7 @@ import {
   type Page,
   type RuntimeConnector,
 } from '@custodian/core';
+import { captureLogger } from './logs.js';
 
 export const GROUPS = [
   'definition',
@@ -64,18 +63,12 @@ interface Harness {
 
 async function harness(input: ConformanceInput): Promise<Harness> {
   const fixture = await input.fixture();
-  const logs: string[] = [];
+  const { logger, lines: logs } = captureLogger('trace');
   const calls: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      logs.push(String(chunk));
-      cb();
-    },
-  });
   const rc = await createRuntimeConnector(input.connector, {
     system: input.system ?? 'conformance',
     options: fixture.options,
-    logger: createLogger({ level: 'trace', destination: sink }),
+    logger,
     onCall: (op) => calls.push(op),
     baseBackoffMs: 1,
   });

@@ -8,4 +8,5 @@ export {
   runCheck,
   runConformance,
 } from './conformance.js';
+export { captureLogger } from './logs.js';
 export { testConnector } from './test-connector.js';
