@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { openLedger } from '@custodian/ledger';
 import { testDatabaseUrl } from '@custodian/ledger/testing';
+import { type Sandbox, startSandbox } from '@custodian/sandbox';
 import { QUEUES, tickQueue } from '@custodian/scheduler';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
@@ -17,14 +18,31 @@ const HEADER = 'id,email,phone,first_name,last_name,company,notes,opted_out,lega
 const SYSTEMS = 20;
 
 let databaseUrl: string;
+let sandbox: Sandbox;
 beforeAll(async () => {
   databaseUrl = await testDatabaseUrl();
+  // The CRM look-alikes serve every worker process; rate limits off so 20 systems share them freely.
+  sandbox = await startSandbox({
+    people: 300,
+    vendors: ['hubspot', 'zoho'],
+    knobs: { hubspot: { rateLimits: false }, zoho: { rateLimits: false } },
+  });
+});
+afterAll(async () => {
+  await sandbox?.stop();
 });
 
+/** Twenty systems: sys-0 a CSV list (slow when asked), the others alternating HubSpot and Zoho sandboxes. */
 function fleetWorkspace(tenant: string, slowRows = 0): Workspace {
   const ws = quickstartWorkspace();
   const systems: string[] = [];
+  const crms = sandbox.systemsConfig();
   for (let i = 0; i < SYSTEMS; i++) {
+    if (i > 0) {
+      const crm = crms[i % crms.length]!;
+      systems.push(`  - ${JSON.stringify({ ...crm, name: `sys-${i}` })}`);
+      continue;
+    }
     const rows = i === 0 && slowRows > 0 ? slowRows : 50;
     const lines = Array.from(
       { length: rows },
@@ -210,4 +228,45 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
     }
     second.child.kill('SIGTERM');
   }, 240_000);
+
+  it('one worker serves two tenants, each with its own config, secret and ledger schema', async () => {
+    const tenantA = `ta_${randomBytes(3).toString('hex')}`;
+    const tenantB = `tb_${randomBytes(3).toString('hex')}`;
+    const ws = fleetWorkspace(tenantA);
+    const other = writeWorkspaceFile(
+      ws,
+      'tenant-b.yaml',
+      `tenant: ${tenantB}\nsecretFile: ./b.secret\nledger: { databaseUrl: "${databaseUrl}" }\nsystems:\n  - { name: b-list, connector: csv, purposes: [sales], options: { dir: ./lists/b } }\nschedules:\n  - { name: fleet-sync, cron: "0 0 1 1 *", job: { kind: sync } }\n`,
+    );
+    writeWorkspaceFile(ws, 'b.secret', `${'b'.repeat(64)}\n`);
+    const { chmodSync } = await import('node:fs');
+    chmodSync(`${ws.dir}/b.secret`, 0o600);
+    writeWorkspaceFile(
+      ws,
+      'lists/b/b.csv',
+      `${HEADER}\n${Array.from({ length: 40 }, (_, r) => `b-${r},tenantb.${r}@example.test,,A,B,Acme,,false,consent,2026-01-01`).join('\n')}\n`,
+    );
+    const worker = spawnCli(ws, ['worker', '--also', other]);
+    children.push(worker);
+    await new Promise<void>((resolve, reject) => {
+      worker.child.stdout?.on('data', (d: Buffer) => {
+        if (String(d).includes('serving 2 tenant(s)')) resolve();
+      });
+      worker.child.on('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+    });
+    await sendTick(tenantB);
+    await waitFor(async () => (await syncRuns(tenantB)).some((r) => r.status === 'succeeded'), 60_000, 'tenant B sync');
+    const a = await openLedger({ databaseUrl, tenant: tenantA });
+    const b = await openLedger({ databaseUrl, tenant: tenantB });
+    try {
+      expect(await b.countRecords('b-list')).toBe(40);
+      expect(await a.countRecords('b-list')).toBe(0);
+      // Tenant B's subject keys come from its own secret: A's ledger cannot find B's people.
+      expect((await b.listSystems()).map((x) => x.name)).toEqual(['b-list']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    worker.child.kill('SIGTERM');
+  }, 120_000);
 });
