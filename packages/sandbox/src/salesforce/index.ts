@@ -10,5 +10,7 @@ export interface SalesforceAppOptions {
 
 /** Placeholder until the Salesforce look-alike lands (owned by the salesforce connector work). */
 export function createSalesforceApp(_world: SeedWorld, _options: SalesforceAppOptions = {}): VendorApp {
-  throw new Error('The Salesforce look-alike is not in this build yet: start the sandbox with vendors: ["hubspot", "zoho"].');
+  throw new Error(
+    'The Salesforce look-alike is not in this build yet: start the sandbox with vendors: ["hubspot", "zoho"].',
+  );
 }
