@@ -9,6 +9,8 @@
  * disappear from a re-read list are reported gone (full diff, only after a complete read).
  */
 import {
+  CANONICAL_FIELDS,
+  type CanonicalField,
   type ConnectorOperations,
   type CrmRecord,
   defineConnector,
@@ -24,7 +26,7 @@ import {
   type StreamDefinition,
 } from '@custodian/core';
 import { type CsvList, type CsvRow, listNames, readHeader, readList, writeList } from './files.js';
-import { type ColumnRole, type CsvOptions, CsvOptionsSchema } from './options.js';
+import { COLUMN_ROLES, type ColumnRole, type CsvOptions, CsvOptionsSchema } from './options.js';
 
 export { type CsvOptions, CsvOptionsSchema } from './options.js';
 
@@ -49,20 +51,10 @@ const ROLE_CATEGORY: Record<ColumnRole, FieldClassification['category']> = {
   updatedAt: 'system',
 };
 
-const CANONICAL_ROLES = [
-  'email',
-  'phone',
-  'mobilePhone',
-  'firstName',
-  'lastName',
-  'company',
-  'jobTitle',
-  'address',
-  'city',
-  'postalCode',
-  'country',
-  'dateOfBirth',
-] as const;
+// Roles that are canonical person fields (the rest are ids, notes, consent and activity columns).
+const CANONICAL_ROLES = COLUMN_ROLES.filter((r): r is ColumnRole & CanonicalField =>
+  (CANONICAL_FIELDS as readonly string[]).includes(r),
+);
 
 /** Unmapped columns are classified by their header, so nothing is left unclassified. */
 function guessCategory(header: string): FieldCategory {
