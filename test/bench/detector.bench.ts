@@ -8,7 +8,9 @@ import { detect } from '@custodian/core';
 import { loadCorpus, score } from '../../packages/core/test/support/detector-score.js';
 
 const corpus = loadCorpus();
+const holdout = loadCorpus('holdout');
 const quality = {
+  holdout: score(holdout),
   test: score(corpus.filter((r) => r.split === 'test')),
   dev: score(corpus.filter((r) => r.split === 'dev')),
   all: score(corpus),
@@ -58,5 +60,6 @@ process.stdout.write(
     `per language F1: ${Object.entries(q.byLanguage)
       .map(([k, v]) => `${k} ${v.f1}`)
       .join(', ')}\n` +
+    `holdout (${quality.holdout.texts} hand-written texts): record F1 ${quality.holdout.recordLevel.f1}, span recall ${quality.holdout.spanRecall}, hard-negative FP ${(quality.holdout.hardNegativeFpRate * 100).toFixed(1)}%\n` +
     `speed: ${textsPerSecond.toLocaleString('en')} texts/s (${avgChars} chars avg)\n`,
 );

@@ -33,6 +33,7 @@ import {
   PASSPORT_CONTEXT,
   PASSWORD_WORDS,
   PHONE_CONTEXT,
+  PHONE_CONTEXT_COUNTRIES,
 } from './lexicons/index.js';
 
 export const DETECTOR_TYPES = [
@@ -126,7 +127,7 @@ export const PATTERNS = {
   personnummer: /(?<!\d|\d[.,/-])(?:19|20)?\d{6}[-+]?\d{4}(?!\d|[.,/-]\d)/g,
   lvCode: /(?<![\d-])\d{6}-\d{5}(?![\d-])/g,
   cnId: /(?<![\dA-Z])[1-8]\d{16}[\dXx](?![\dA-Za-z])/g,
-  passport: /\b[A-Z0-9]{0,2}\d[A-Z0-9]{5,8}\b/g,
+  passport: /\b[A-Z0-9]{0,3}\d[A-Z0-9]{5,8}\b/g,
   aws: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
   github: /\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255})\b/g,
   slack: /\bxox[abprs]-[A-Za-z0-9-]{10,200}/g,
@@ -136,7 +137,7 @@ export const PATTERNS = {
   jwt: /\beyJ[A-Za-z0-9_-]{5,2000}\.eyJ[A-Za-z0-9_-]{5,8000}\.[A-Za-z0-9_-]{10,2000}/g,
   pem: /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----[A-Za-z0-9+/=\s]{0,8000}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----/g,
   password: new RegExp(
-    `(?<![\\p{L}])(?:${PASSWORD_WORDS.map(escapeRegExp).join('|')})\\s{0,3}[:=：]\\s{0,3}(\\S{3,64})`,
+    `(?<![\\p{Script=Latin}])(?:${PASSWORD_WORDS.map(escapeRegExp).join('|')})\\s{0,3}[:=：]\\s{0,3}([^\\s，。；、）]{3,64})`,
     'giu',
   ),
   date: /(\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}\.? ?[\p{L}]{3,12}\.? \d{4}|[\p{L}]{3,12} \d{1,2},? \d{4})/gu,
@@ -405,19 +406,35 @@ function scanContacts(text: string, add: Sink, defaultCountry: string | undefine
     for (const m of matches(PATTERNS.email, text))
       add({ start: m.index, end: m.index + m[0].length, type: 'email', confidence: 0.95 });
   }
-  if (/\+\s?\d/.test(text) || defaultCountry) {
-    const found = defaultCountry
-      ? findPhoneNumbersInText(text, defaultCountry as CountryCode)
-      : findPhoneNumbersInText(text);
+  const countries = defaultCountry ? [defaultCountry] : contextCountries(text);
+  if (countries.length === 0 && /\+\s?\d/.test(text)) countries.push('');
+  for (const country of countries) {
+    const found = country ? findPhoneNumbersInText(text, country as CountryCode) : findPhoneNumbersInText(text);
     for (const p of found) {
       if (!p.number.isValid()) continue;
-      // A number written with +country code is a phone number; one in national format (only found with
-      // defaultCountry) looks like many product codes and references, so it needs a phone word nearby.
+      // A number written with +country code is a phone number; one in national format looks like many
+      // product codes and references, so it needs a phone word nearby (and without a default country,
+      // the word's language is what chose the numbering plan it was parsed with).
       const international = text[p.startsAt] === '+' || text.startsWith('00', p.startsAt);
-      const confidence = international ? 0.85 : near(text, p.startsAt, PHONE_CONTEXT, 30) ? 0.8 : 0.4;
-      add({ start: p.startsAt, end: p.endsAt, type: 'phone', confidence });
+      const confidence = international
+        ? 0.85
+        : near(text, p.startsAt, PHONE_CONTEXT, 30)
+          ? 0.8
+          : defaultCountry
+            ? 0.4
+            : 0;
+      if (confidence > 0) add({ start: p.startsAt, end: p.endsAt, type: 'phone', confidence });
     }
   }
+}
+
+/** Countries suggested by the phone words in the text (none when it has no phone word). */
+function contextCountries(text: string): string[] {
+  const lower = text.toLowerCase();
+  const out = new Set<string>();
+  for (const [word, countries] of Object.entries(PHONE_CONTEXT_COUNTRIES))
+    if (lower.includes(word)) for (const c of countries) out.add(c);
+  return [...out];
 }
 
 /** Keep the strongest finding where findings overlap (a card number is not also a phone number). */

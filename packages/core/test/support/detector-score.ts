@@ -5,14 +5,18 @@ import { detect } from '../../src/index.js';
 export interface CorpusRow {
   id: string;
   lang: string;
-  split: 'dev' | 'test';
+  split: 'dev' | 'test' | 'holdout';
   negative: boolean;
   text: string;
   spans: { start: number; end: number; type: string }[];
 }
 
-export function loadCorpus(): CorpusRow[] {
-  const path = new URL('../fixtures/detector/corpus.jsonl', import.meta.url);
+/**
+ * `corpus.jsonl` was generated together with the detector (dev/test splits); `holdout.jsonl` was written
+ * by hand afterwards, independently of the generator's templates (see fixtures/detector/README.md).
+ */
+export function loadCorpus(file: 'corpus' | 'holdout' = 'corpus'): CorpusRow[] {
+  const path = new URL(`../fixtures/detector/${file}.jsonl`, import.meta.url);
   return readFileSync(path, 'utf8')
     .trim()
     .split('\n')

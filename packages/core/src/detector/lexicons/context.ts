@@ -87,32 +87,38 @@ export const PASSWORD_WORDS = [
   'pin',
 ];
 
-/** Words before a national-format phone number (no +country code) that make it a phone number. */
-export const PHONE_CONTEXT = [
-  'tel',
-  'phone',
-  'call',
-  'mobile',
-  'cell',
-  'ring',
-  'handy',
-  'telefon',
-  'rückruf',
-  'anrufen',
-  'appeler',
-  'portable',
-  'téléphone',
-  'llamar',
-  'móvil',
-  'teléfono',
-  'mobil',
-  'zvanīt',
-  'tālr',
-  'mob.',
-  '电话',
-  '手机',
-  '致电',
-];
+/**
+ * Words before a national-format phone number (no +country code) that make it a phone number, each with
+ * the countries whose national numbering the word's language suggests. Without a configured default
+ * country, only those countries' national formats are tried, so "Rückruf unter 0151 23456789" is found
+ * as a German mobile while a bare "0151-234567" in an order line is not a phone at all.
+ */
+export const PHONE_CONTEXT_COUNTRIES: Record<string, readonly string[]> = {
+  tel: [],
+  phone: ['US', 'GB'],
+  call: ['US', 'GB'],
+  mobile: ['US', 'GB'],
+  cell: ['US'],
+  ring: ['SE'],
+  handy: ['DE', 'AT', 'CH'],
+  telefon: ['DE', 'AT', 'CH', 'SE'],
+  rückruf: ['DE', 'AT', 'CH'],
+  anrufen: ['DE', 'AT', 'CH'],
+  appeler: ['FR', 'BE'],
+  portable: ['FR', 'BE'],
+  téléphone: ['FR', 'BE'],
+  llamar: ['ES'],
+  móvil: ['ES'],
+  teléfono: ['ES'],
+  mobil: ['SE', 'DE'],
+  zvanīt: ['LV'],
+  tālr: ['LV'],
+  'mob.': [],
+  电话: ['CN'],
+  手机: ['CN'],
+  致电: ['CN'],
+};
+export const PHONE_CONTEXT = Object.keys(PHONE_CONTEXT_COUNTRIES);
 
 /** Words that, right after a health or art. 9 term, make it the name of an organisation or product. */
 export const INSTITUTION_WORDS = [

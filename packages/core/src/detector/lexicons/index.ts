@@ -6,4 +6,5 @@ export {
   PASSPORT_CONTEXT,
   PASSWORD_WORDS,
   PHONE_CONTEXT,
+  PHONE_CONTEXT_COUNTRIES,
 } from './context.js';
