@@ -1,24 +1,14 @@
 /**
- * Salesforce connector (REST API v62.0 through `jsforce` 3.10.16).
+ * Salesforce connector (REST API v62.0 and Bulk API 2.0 through `jsforce` 3.10.16). Setup, permissions, options
+ * and limits are in ../README.md.
  *
- * Setup: create a Connected App (Setup > App Manager) with OAuth scopes `api refresh_token`, and configure
- * one of `auth: { type: 'refresh-token' | 'jwt' | 'client-credentials' | 'access-token' }`. `loginUrl` is
- * `https://login.salesforce.com`, `https://test.salesforce.com` for sandbox orgs, or a My Domain URL.
+ * Module map: `call.ts` (one vendor call through the runtime, Sforce-Limit-Info reported), `query.ts` (SOQL
+ * pages), `read.ts` (incremental read, getDeleted feed, Bulk switch), `bulk.ts` (Bulk API 2.0 query and
+ * hardDelete jobs), `records.ts` (describe and row mapping), `operations.ts` (find, erase, verify, update,
+ * opt-out, check), `streams.ts` (field classification), `soql.ts` (literals).
  *
- * Required permissions: API Enabled; Read on Contact, Lead, Task, Note, Case, Individual; Edit for update and
- * opt-out; Delete for erase; "Modify All Data" (or Bulk API Hard Delete) to empty the Recycle Bin.
- *
- * Limits: a rolling 24 h allocation of API requests per org (Sforce-Limit-Info `api-usage=used/limit`, read
- * after every call and reported to the runtime, which stops at `quotaStopShare`); 403
- * `REQUEST_LIMIT_EXCEEDED` pauses the system instead of failing. Concurrency is capped at 10 (Salesforce
- * allows 25 concurrent long-running requests).
- *
- * Notes: reads are SOQL on `SystemModstamp` ordered by (SystemModstamp, Id) from a composite watermark
- * `{ since, lastId }`, with `>=` and the (since, lastId) tie-break so a page boundary inside one instant loses
- * nothing, and each run starts `lookbackMinutes` earlier. Deleted rows come from `queryAll` with
- * `IsDeleted = true`. Erase deletes through the sObject Collections endpoint (200 ids a call,
- * `allOrNone=false`), then empties those ids from the Recycle Bin. jsforce's own session refresh is not used
- * (no refresh token is given to it): the runtime calls `onAuthExpired` once and retries once.
+ * jsforce's own session refresh is not used (no refresh token is given to it): the runtime calls
+ * `onAuthExpired` once on a 401 and retries once; a second 401 is an auth error.
  */
 import { createSign } from 'node:crypto';
 import {
