@@ -400,6 +400,44 @@ describe('read', () => {
     expect(pages.flatMap((p) => p.records.map((r) => r.ref.id))).toEqual([cid(1)]);
   });
 
+  it('a Bulk query job still running at bulkPollTimeoutMs falls back to REST', async () => {
+    token();
+    describeContact();
+    soqlReply('query', /ORDER BY/, page([], { totalSize: 300_000, next: `${V}/query/01g-2000` }));
+    nock(INSTANCE)
+      .post(`${V}/jobs/query`)
+      .reply(200, { id: '750R0000000zLfxIAE', state: 'UploadComplete' })
+      .get(`${V}/jobs/query/750R0000000zLfxIAE`)
+      .times(1000)
+      .reply(200, { id: '750R0000000zLfxIAE', state: 'InProgress' });
+    soqlReply('query', /ORDER BY/, page([contact(1, '2026-01-01T00:00:00.000+0000')]));
+    const conn = await connect({ bulkPollTimeoutMs: 20 });
+    const pages = await collect(conn.read('Contact', null));
+    expect(pages.flatMap((p) => p.records.map((r) => r.ref.id))).toEqual([cid(1)]);
+    expect(logs.join('\n')).toMatch(/"code":"CUSTODIAN_ERR_CONNECTOR_TRANSIENT".*Bulk API 2.0 query failed/);
+  });
+
+  it('MALFORMED_QUERY and INSUFFICIENT_ACCESS error arrays are coded bad-request and permission errors', async () => {
+    token();
+    describeContact();
+    nock(INSTANCE)
+      .get(`${V}/query`)
+      .query(true)
+      .reply(400, [{ message: "unexpected token: 'FROM'", errorCode: 'MALFORMED_QUERY' }]);
+    const conn = await connect();
+    await expect(collect(conn.read('Contact', null))).rejects.toMatchObject({
+      code: 'CUSTODIAN_ERR_CONNECTOR_BAD_REQUEST',
+      message: expect.stringContaining('MALFORMED_QUERY'),
+    });
+    nock(INSTANCE)
+      .get(`${V}/sobjects/Lead/describe`)
+      .reply(403, [{ message: 'insufficient access rights on object id', errorCode: 'INSUFFICIENT_ACCESS' }]);
+    await expect(collect(conn.read('Lead', null))).rejects.toMatchObject({
+      code: 'CUSTODIAN_ERR_CONNECTOR_PERMISSION',
+      message: expect.stringContaining('INSUFFICIENT_ACCESS'),
+    });
+  });
+
   it('unknown stream and malformed checkpoint ids are coded bad requests that echo no value', async () => {
     const conn = await connect();
     await expect(collect(conn.read('Account', null))).rejects.toMatchObject({
@@ -429,6 +467,48 @@ describe('find, verify', () => {
     expect(queries[0]).toContain("Email IN ('o\\'brien@example.org')");
     expect(queries[0]).toContain('FROM Contact');
     expect(queries[1]).toContain('FROM Lead');
+  });
+
+  it('related: Tasks, Notes and Cases linked to the person; get returns Recycle Bin rows as archived', async () => {
+    token();
+    const activity = [
+      { name: 'Id', type: 'id' },
+      { name: 'Subject', type: 'string' },
+      { name: 'Description', type: 'textarea' },
+      { name: 'SystemModstamp', type: 'datetime' },
+    ];
+    describeObject('Task', [...activity, { name: 'WhoId', type: 'reference' }]);
+    describeObject('Note', [
+      { name: 'Id', type: 'id' },
+      { name: 'ParentId', type: 'reference' },
+      { name: 'Body', type: 'textarea' },
+      { name: 'SystemModstamp', type: 'datetime' },
+    ]);
+    describeObject('Case', [...activity, { name: 'ContactId', type: 'reference' }]);
+    const seen: string[] = [];
+    soqlReply(
+      'query',
+      /FROM Task WHERE WhoId IN/,
+      page([
+        { Id: '00T000000000001AAA', WhoId: cid(1), Subject: 'Call', SystemModstamp: '2026-01-01T00:00:00.000+0000' },
+      ]),
+      seen,
+    );
+    soqlReply('query', /FROM Note WHERE ParentId IN/, page([]), seen);
+    soqlReply('query', /FROM Case WHERE ContactId IN/, page([]), seen);
+    const conn = await connect();
+    const found = await conn.related([{ system: 'sf', object: 'Contact', id: cid(1) }]);
+    expect(found.map((r) => [r.ref.object, r.ref.id, r.kind])).toEqual([['Task', '00T000000000001AAA', 'activity']]);
+    expect(found[0]?.links).toEqual([{ system: 'sf', object: 'Contact', id: cid(1) }]);
+    expect(seen.every((q) => q.includes(`IN ('${cid(1)}')`))).toBe(true);
+    describeContact();
+    soqlReply(
+      'queryAll',
+      /FROM Contact WHERE Id IN/,
+      page([contact(1, '2026-01-01T00:00:00.000+0000', { IsDeleted: true })]),
+    );
+    const got = await conn.get([cid(1), cid(2)].map((id) => ({ system: 'sf', object: 'Contact', id })));
+    expect(got.map((r) => r?.archived ?? null)).toEqual([true, null]);
   });
 
   it('verify reads back with queryAll: a Recycle Bin row or a match by identity fails, nothing left is done', async () => {
