@@ -30,7 +30,17 @@ interface DeletedReply {
   latestDateCovered: string;
 }
 
-const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+/** A checkpoint date-time, or a coded error naming the field (a hand-edited or foreign checkpoint). */
+function checkpointTime(checkpoint: Checkpoint | null, field: string, ctx: OperationContext): string | null {
+  const value = checkpoint?.[field];
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
+  throw new ConnectorError(`checkpoint.${field} is not an ISO 8601 date-time`, {
+    system: ctx.system,
+    operation: 'read',
+    kind: 'bad_request',
+  });
+}
 
 export function createRead(
   options: SalesforceOptions,
@@ -49,9 +59,9 @@ export function createRead(
     }
     const described = await records.describe(stream, ctx);
     const fields = await records.selectList(stream, ctx);
-    const since = text(checkpoint?.since);
-    const lastId = text(checkpoint?.lastId);
-    let deletedSince = text(checkpoint?.deletedSince);
+    const since = checkpointTime(checkpoint, 'since', ctx);
+    const lastId = typeof checkpoint?.lastId === 'string' ? checkpoint.lastId : null;
+    let deletedSince = checkpointTime(checkpoint, 'deletedSince', ctx);
     // Lookback restarts earlier (late-committed rows); (since, lastId) dedupes the instant we stopped inside.
     const from = since ? new Date(new Date(since).getTime() - options.lookbackMinutes * 60_000).toISOString() : null;
     const at = (iso: string) => soqlDatetime(iso);
@@ -62,7 +72,7 @@ export function createRead(
         : ` WHERE SystemModstamp >= ${at(from)}`;
     const soql = `SELECT ${fields.join(', ')} FROM ${stream}${where}`;
     const all = since !== null;
-    let mark: Mark = { since: since ? new Date(since).toISOString() : null, lastId };
+    let mark: Mark = { since, lastId };
     const archived = new Set<string>();
     const checkpointOf = (m: Mark): Checkpoint => ({ ...m, ...(deletedSince ? { deletedSince } : {}) });
 
@@ -119,12 +129,13 @@ export function createRead(
       }
     }
     if (!done) {
-      const fresh = first.totalSize > options.bulkThreshold;
+      // After a Bulk attempt the first page's query locator may have expired: query again from the start.
+      const triedBulk = first.totalSize > options.bulkThreshold;
       for await (const page of query.pages(
         `${soql} ORDER BY SystemModstamp ASC, Id ASC`,
         ctx,
         all,
-        fresh ? undefined : first,
+        triedBulk ? undefined : first,
       ))
         yield pageOf(page.records);
     }

@@ -451,6 +451,10 @@ describe('read', () => {
     expect(err).toMatchObject({ code: 'CUSTODIAN_ERR_CONNECTOR_BAD_REQUEST' });
     expect((err as Error).message).toContain('not a Salesforce id');
     expect((err as Error).message).not.toContain('OR Name');
+    await expect(collect(conn.read('Contact', { since: 'yesterday', lastId: null }))).rejects.toMatchObject({
+      code: 'CUSTODIAN_ERR_CONNECTOR_BAD_REQUEST',
+      message: expect.stringContaining('checkpoint.since is not an ISO 8601 date-time'),
+    });
   });
 });
 
