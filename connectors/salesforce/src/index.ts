@@ -80,7 +80,7 @@ export const salesforceOptions = z.object({
   permanentErase: z.enum(['recycle-bin', 'hard-delete']).default('recycle-bin'),
   /** Set `ShouldForget` on the person's Individual when erasing. */
   shouldForget: z.boolean().default(false),
-  /** sObject Collections `allOrNone`: false reports each id on its own; true rolls a call back on any failure. */
+  /** sObject Collections delete `allOrNone`: false reports each id on its own; true rolls a call back on any failure. */
   allOrNone: z.boolean().default(false),
   fieldOverrides: z.record(z.string(), z.record(z.string(), z.string())).default({}),
   eraseActivities: z.enum(['delete', 'redact']).default('delete'),
@@ -170,7 +170,9 @@ const OAUTH_GRANT_ERRORS = new Set([
 ]);
 
 /** The first vendor error code: jsforce folds an array of several errors into `MULTIPLE_API_ERRORS` + `data`. */
-function vendorErrorCode(e: { errorCode?: string; name?: string; data?: unknown }): string {
+export function vendorErrorCode(err: unknown): string {
+  if (!err || typeof err !== 'object') return 'UNKNOWN';
+  const e = err as { errorCode?: string; name?: string; data?: unknown };
   const code = e.errorCode ?? e.name ?? '';
   if (code === 'MULTIPLE_API_ERRORS' && Array.isArray(e.data)) {
     const first = e.data[0] as { errorCode?: unknown } | undefined;
@@ -193,7 +195,7 @@ export function classifySalesforceError(err: unknown): ClassifiedFailure | undef
     status?: number;
     apiUsage?: string;
   };
-  const code = vendorErrorCode(e);
+  const code = vendorErrorCode(err);
   const httpStatus = /^ERROR_HTTP_(\d{3})$/.exec(code)?.[1];
   const status = e.statusCode ?? e.status ?? (httpStatus ? Number(httpStatus) : undefined);
   const message = code ? (e.apiUsage ? `${code} (${e.apiUsage})` : code) : undefined;
@@ -216,7 +218,8 @@ export function classifySalesforceError(err: unknown): ClassifiedFailure | undef
     status === 400
   )
     return { kind: 'bad_request', status: status ?? 400, message };
-  if (code === 'NOT_FOUND' || status === 404) return { kind: 'not_found', status: 404, message };
+  if (code === 'NOT_FOUND' || code === 'ENTITY_IS_DELETED' || status === 404)
+    return { kind: 'not_found', status: 404, message };
   if (['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE'].includes(code) || (status ?? 0) >= 500)
     return { kind: 'transient', status, message };
   return undefined;

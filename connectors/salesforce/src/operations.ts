@@ -11,7 +11,7 @@ import {
 } from '@custodian/core';
 import { createBulk } from './bulk.js';
 import { createCall } from './call.js';
-import type { SalesforceClient, SalesforceOptions } from './index.js';
+import { type SalesforceClient, type SalesforceOptions, vendorErrorCode } from './index.js';
 import { createQuery } from './query.js';
 import { createRead } from './read.js';
 import { createRecords, kindOf, LINK_FIELDS } from './records.js';
@@ -30,7 +30,18 @@ interface SaveResult {
 const COLLECTION_SIZE = 200;
 /** Rows per Bulk API 2.0 hardDelete job (one CSV upload stays far below the 150 MB limit). */
 const HARD_DELETE_JOB_SIZE = 10_000;
-const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND', 'INVALID_ID_FIELD']);
+const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND']);
+/**
+ * A failure that concerns one record only, so the next record may well succeed: a refusal the classifier
+ * knows, or any other error body Salesforce answered with (validation rules, bad values: jsforce gives no
+ * HTTP status, only the body's `errorCode`). Auth, quota, transient and network failures are not.
+ */
+function isRecordLevel(err: unknown): err is ConnectorError {
+  if (!(err instanceof ConnectorError)) return false;
+  if (['bad_request', 'not_found', 'permission'].includes(err.kind)) return true;
+  const code = vendorErrorCode(err.cause);
+  return err.kind === 'unknown' && /^[A-Z_]+$/.test(code) && !code.startsWith('ERROR_HTTP_');
+}
 /** Failures after which falling back to another vendor path would fail the same way. */
 const NO_FALLBACK = new Set(['quota_exhausted', 'aborted', 'auth_revoked']);
 /** What an activity erase in `redact` mode writes over its free text. */
@@ -125,30 +136,32 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
     return results;
   }
 
-  /** https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm */
+  /**
+   * One PATCH per record (the look-alike and every org speak it); a record-level refusal (validation rule, bad
+   * value, gone) is that ref's result, while auth, quota and transient failures stop the batch.
+   * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
+   */
   async function updateRecords(
     items: { ref: RecordRef; set: Record<string, unknown> }[],
     ctx: OperationContext,
   ): Promise<RefResult[]> {
     const results: RefResult[] = [];
-    for (const batch of chunks(items, COLLECTION_SIZE)) {
-      const body = {
-        allOrNone: options.allOrNone,
-        records: batch.map((item) => ({
-          attributes: { type: item.ref.object },
-          id: idOf(item.ref, ctx, 'update'),
-          ...item.set,
-        })),
-      };
-      const reply = await call(ctx, 'collections-update', (conn) =>
-        conn.request<SaveResult[]>({
-          method: 'PATCH',
-          url: `/services/data/v${version}/composite/sobjects`,
-          body: JSON.stringify(body),
-          headers: { 'content-type': 'application/json' },
-        }),
-      );
-      for (const [i, item] of batch.entries()) results.push(resultFor(item.ref, reply[i]));
+    for (const { ref, set } of items) {
+      const id = idOf(ref, ctx, 'update');
+      try {
+        await call(ctx, 'sobject-update', (conn) =>
+          conn.request({
+            method: 'PATCH',
+            url: `/services/data/v${version}/sobjects/${ref.object}/${id}`,
+            body: JSON.stringify(set),
+            headers: { 'content-type': 'application/json' },
+          }),
+        );
+        results.push({ ref, outcome: 'done' });
+      } catch (err) {
+        if (!isRecordLevel(err)) throw err;
+        results.push(resultFor(ref, { success: false, errors: [{ statusCode: vendorErrorCode(err.cause) }] }));
+      }
     }
     return results;
   }

@@ -108,6 +108,13 @@ const emptyRecycleBin = (ids: string[]) =>
       { 'content-type': 'text/xml' },
     );
 
+/** PATCH /sobjects/{object}/{id}: records `[object, id, body]` and answers 204 (or the given error array). */
+function patchRecord(object: string, id: string, sent: unknown[], error?: { status: number; body: nock.Body }) {
+  return nock(INSTANCE)
+    .patch(`${V}/sobjects/${object}/${id}`, (b) => sent.push([object, id, b]) > 0)
+    .reply(error?.status ?? 204, error?.body ?? '', LIMIT);
+}
+
 beforeAll(() => nock.disableNetConnect());
 beforeEach(() => {
   const captured = captureLogger('trace');
@@ -633,9 +640,8 @@ describe('erase', () => {
       .get(`${V}/jobs/ingest/7505e000001ZHD5AAO/successfulResults`)
       .reply(200, `"sf__Id","sf__Created",Id\n"${cid(1)}","false","${cid(1)}"\n`, CSV)
       .get(`${V}/jobs/ingest/7505e000001ZHD5AAO/failedResults`)
-      .reply(200, `"sf__Id","sf__Error",Id\n"","ENTITY_IS_DELETED:entity is deleted:--","${cid(2)}"\n`, CSV)
-      .patch(`${V}/composite/sobjects`, (b) => bodies.push(b) > 0)
-      .reply(200, [{ id: '0PK000000000001AAA', success: true, errors: [] }]);
+      .reply(200, `"sf__Id","sf__Error",Id\n"","ENTITY_IS_DELETED:entity is deleted:--","${cid(2)}"\n`, CSV);
+    patchRecord('Individual', '0PK000000000001AAA', bodies);
     const conn = await connect({ permanentErase: 'hard-delete', shouldForget: true });
     const results = await conn.erase(refs, { permanent: true });
     expect(results.map((r) => r.outcome)).toEqual(['done', 'already_gone', 'failed']);
@@ -644,10 +650,7 @@ describe('erase', () => {
       { object: 'Contact', operation: 'hardDelete', contentType: 'CSV', lineEnding: 'LF' },
       `Id\n${ids.join('\n')}\n`,
       { state: 'UploadComplete' },
-      {
-        allOrNone: false,
-        records: [{ attributes: { type: 'Individual' }, id: '0PK000000000001AAA', ShouldForget: true }],
-      },
+      ['Individual', '0PK000000000001AAA', { ShouldForget: true }],
     ]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -678,29 +681,20 @@ describe('erase', () => {
     token();
     const task = { system: 'sf', object: 'Task', id: '00T000000000001AAA' };
     const note = { system: 'sf', object: 'Note', id: '002000000000001AAA' };
-    let update: unknown;
+    const sent: unknown[] = [];
+    patchRecord('Task', task.id, sent);
+    patchRecord('Note', note.id, sent);
     nock(INSTANCE)
-      .patch(`${V}/composite/sobjects`, (b) => {
-        update = b;
-        return true;
-      })
-      .reply(200, [
-        { id: task.id, success: true, errors: [] },
-        { id: note.id, success: true, errors: [] },
-      ])
       .delete(`${V}/composite/sobjects`)
       .query({ ids: cid(1), allOrNone: 'false' })
       .reply(200, [{ id: cid(1), success: true, errors: [] }]);
     const conn = await connect({ eraseActivities: 'redact' });
     const results = await conn.erase([task, note, refs[0]!], { permanent: false });
     expect(results.map((r) => r.outcome)).toEqual(['done', 'done', 'done']);
-    expect(update).toEqual({
-      allOrNone: false,
-      records: [
-        { attributes: { type: 'Task' }, id: task.id, Subject: '[erased]', Description: '[erased]' },
-        { attributes: { type: 'Note' }, id: note.id, Title: '[erased]', Body: '[erased]' },
-      ],
-    });
+    expect(sent).toEqual([
+      ['Task', task.id, { Subject: '[erased]', Description: '[erased]' }],
+      ['Note', note.id, { Title: '[erased]', Body: '[erased]' }],
+    ]);
   });
 });
 
@@ -735,13 +729,8 @@ describe('update, opt-out', () => {
       /FROM Note WHERE Id IN/,
       page([note('002000000000001AAA', body), note('002000000000002AAA', `${body} (edited)`)]),
     );
-    let sent: unknown;
-    nock(INSTANCE)
-      .patch(`${V}/composite/sobjects`, (b) => {
-        sent = b;
-        return true;
-      })
-      .reply(200, [{ id: '002000000000001AAA', success: true, errors: [] }]);
+    const sent: unknown[] = [];
+    patchRecord('Note', '002000000000001AAA', sent);
     const conn = await connect();
     const results = await conn.update(
       ['002000000000001AAA', '002000000000002AAA'].map((id) => ({
@@ -754,35 +743,40 @@ describe('update, opt-out', () => {
       ['done', undefined],
       ['failed', 'conflict'],
     ]);
-    expect(sent).toEqual({
-      allOrNone: false,
-      records: [{ attributes: { type: 'Note' }, id: '002000000000001AAA', Body: replacement }],
-    });
+    expect(sent).toEqual([['Note', '002000000000001AAA', { Body: replacement }]]);
     expect(replacement).not.toContain('4111');
   });
 
-  it('rectify: field errors come back per record from the collections update', async () => {
+  it('rectify: a record refused by Salesforce (error array) fails alone, the others are written', async () => {
     token();
-    nock(INSTANCE)
-      .patch(`${V}/composite/sobjects`)
-      .reply(200, [
-        { id: cid(1), success: true, errors: [] },
-        {
-          success: false,
-          errors: [
-            { statusCode: 'INVALID_EMAIL_ADDRESS', message: 'Email: invalid email address: bad', fields: ['Email'] },
-          ],
-        },
-      ]);
+    const sent: unknown[] = [];
+    patchRecord('Contact', cid(1), sent);
+    patchRecord('Contact', cid(2), sent, {
+      status: 400,
+      body: [{ message: 'Email: invalid email address: bad', errorCode: 'INVALID_EMAIL_ADDRESS', fields: ['Email'] }],
+    });
+    patchRecord('Contact', cid(3), sent, {
+      status: 404,
+      body: [{ message: 'entity is deleted', errorCode: 'ENTITY_IS_DELETED', fields: [] }],
+    });
+    patchRecord('Contact', cid(4), sent, {
+      status: 400,
+      body: [{ message: 'Please keep the surname', errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', fields: [] }],
+    });
     const conn = await connect();
     const results = await conn.update([
       { ref: { system: 'sf', object: 'Contact', id: cid(1) }, set: { LastName: 'Berg' } },
       { ref: { system: 'sf', object: 'Contact', id: cid(2) }, set: { Email: 'bad' } },
+      { ref: { system: 'sf', object: 'Contact', id: cid(3) }, set: { LastName: 'Berg' } },
+      { ref: { system: 'sf', object: 'Contact', id: cid(4) }, set: { LastName: null } },
     ]);
     expect(results.map((r) => [r.outcome, r.reason])).toEqual([
       ['done', undefined],
       ['failed', 'INVALID_EMAIL_ADDRESS'],
+      ['already_gone', 'ENTITY_IS_DELETED'],
+      ['failed', 'FIELD_CUSTOM_VALIDATION_EXCEPTION'],
     ]);
+    expect(sent).toHaveLength(4);
   });
 
   it('opt-out sets HasOptedOutOfEmail on the Contact, on the Lead of the same Individual, and opts the Individual out', async () => {
@@ -800,29 +794,16 @@ describe('update, opt-out', () => {
       page([{ Id: '00Q000000000007AAA' }]),
     );
     const bodies: unknown[] = [];
-    nock(INSTANCE)
-      .patch(`${V}/composite/sobjects`, (b) => bodies.push(b) > 0)
-      .reply(200, [
-        { id: cid(1), success: true, errors: [] },
-        { id: '00Q000000000007AAA', success: true, errors: [] },
-      ])
-      .patch(`${V}/composite/sobjects`, (b) => bodies.push(b) > 0)
-      .reply(200, [{ id: '0PK000000000001AAA', success: true, errors: [] }]);
+    patchRecord('Contact', cid(1), bodies);
+    patchRecord('Lead', '00Q000000000007AAA', bodies);
+    patchRecord('Individual', '0PK000000000001AAA', bodies);
     const conn = await connect();
     const results = await conn.setMarketingOptOut([{ system: 'sf', object: 'Contact', id: cid(1) }]);
     expect(results.map((r) => r.outcome)).toEqual(['done']);
     expect(bodies).toEqual([
-      {
-        allOrNone: false,
-        records: [
-          { attributes: { type: 'Contact' }, id: cid(1), HasOptedOutOfEmail: true },
-          { attributes: { type: 'Lead' }, id: '00Q000000000007AAA', HasOptedOutOfEmail: true },
-        ],
-      },
-      {
-        allOrNone: false,
-        records: [{ attributes: { type: 'Individual' }, id: '0PK000000000001AAA', HasOptedOutSolicit: true }],
-      },
+      ['Contact', cid(1), { HasOptedOutOfEmail: true }],
+      ['Lead', '00Q000000000007AAA', { HasOptedOutOfEmail: true }],
+      ['Individual', '0PK000000000001AAA', { HasOptedOutSolicit: true }],
     ]);
   });
 });
