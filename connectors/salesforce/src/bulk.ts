@@ -41,12 +41,34 @@ export function createBulk(options: SalesforceOptions, call: SalesforceCall) {
       );
       if (info.state === 'JobComplete') return;
       if (info.state === 'Failed' || info.state === 'Aborted') throw jobFailed(ctx, kind, id, info.state);
-      if (Date.now() >= deadline)
+      if (Date.now() >= deadline) {
+        await abortJob(ctx, kind, id);
         throw new ConnectorError(
           `Bulk API 2.0 ${kind} job ${id} still ${info.state} after ${options.bulkPollTimeoutMs} ms`,
           { system: ctx.system, operation: `bulk-${kind}`, kind: 'transient' },
         );
+      }
       await sleep(options.bulkPollIntervalMs, undefined, { signal: ctx.signal });
+    }
+  }
+
+  /**
+   * Best effort: a job we stop waiting for should not keep running in the org (its caller falls back to REST).
+   * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_abort_job.htm and
+   * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/close_job.htm (state Aborted)
+   */
+  async function abortJob(ctx: OperationContext, kind: JobKind, id: string): Promise<void> {
+    try {
+      await call(ctx, `bulk-${kind}-abort`, (conn) =>
+        conn.request({
+          method: 'PATCH',
+          url: `${base}/${kind}/${id}`,
+          body: JSON.stringify({ state: 'Aborted' }),
+          headers: { 'content-type': 'application/json' },
+        }),
+      );
+    } catch (err) {
+      ctx.log.warn({ job: id, code: (err as { code?: string }).code }, 'could not abort a Bulk API 2.0 job');
     }
   }
 

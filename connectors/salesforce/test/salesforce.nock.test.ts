@@ -417,10 +417,18 @@ describe('read', () => {
       .get(`${V}/jobs/query/750R0000000zLfxIAE`)
       .times(1000)
       .reply(200, { id: '750R0000000zLfxIAE', state: 'InProgress' });
+    let aborted: unknown;
+    nock(INSTANCE)
+      .patch(`${V}/jobs/query/750R0000000zLfxIAE`, (b) => {
+        aborted = b;
+        return true;
+      })
+      .reply(200, { id: '750R0000000zLfxIAE', state: 'Aborted' });
     soqlReply('query', /ORDER BY/, page([contact(1, '2026-01-01T00:00:00.000+0000')]));
     const conn = await connect({ bulkPollTimeoutMs: 20 });
     const pages = await collect(conn.read('Contact', null));
     expect(pages.flatMap((p) => p.records.map((r) => r.ref.id))).toEqual([cid(1)]);
+    expect(aborted).toEqual({ state: 'Aborted' });
     expect(logs.join('\n')).toMatch(/"code":"CUSTODIAN_ERR_CONNECTOR_TRANSIENT".*Bulk API 2.0 query failed/);
   });
 
