@@ -30,7 +30,11 @@ interface SaveResult {
 const COLLECTION_SIZE = 200;
 /** Rows per Bulk API 2.0 hardDelete job (one CSV upload stays far below the 150 MB limit). */
 const HARD_DELETE_JOB_SIZE = 10_000;
-const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND']);
+/**
+ * Codes meaning the record is not there (any more). Ids are checked for shape before they are sent, so an
+ * INVALID_ID_FIELD answer (e.g. emptyRecycleBin on a hard-deleted id) means gone; verify reads back anyway.
+ */
+const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND', 'INVALID_ID_FIELD']);
 /**
  * A failure that concerns one record only, so the next record may well succeed: a refusal the classifier
  * knows, or any other error body Salesforce answered with (validation rules, bad values: jsforce gives no

@@ -587,6 +587,24 @@ describe('erase', () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it('purge: emptyRecycleBin answers per id; a gone id is already gone, a refused one fails with its code', async () => {
+    token();
+    nock(INSTANCE)
+      .post(/\/services\/Soap\/u\/62\.0/, (b) => String(b).includes('<ids>') && String(b).includes(cid(3)))
+      .reply(
+        200,
+        `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com"><soapenv:Body><emptyRecycleBinResponse><result><id>${cid(1)}</id><success>true</success></result><result><errors><message>invalid record id</message><statusCode>INVALID_ID_FIELD</statusCode></errors><id>${cid(2)}</id><success>false</success></result><result><errors><message>insufficient access</message><statusCode>INSUFFICIENT_ACCESS_OR_READONLY</statusCode></errors><id>${cid(3)}</id><success>false</success></result></emptyRecycleBinResponse></soapenv:Body></soapenv:Envelope>`,
+        { 'content-type': 'text/xml' },
+      );
+    const conn = await connect();
+    const results = await conn.purge(refs);
+    expect(results.map((r) => [r.outcome, r.reason])).toEqual([
+      ['done', undefined],
+      ['already_gone', 'INVALID_ID_FIELD'],
+      ['failed', 'INSUFFICIENT_ACCESS_OR_READONLY'],
+    ]);
+  });
+
   it('allOrNone=true: one failure rolls the call back and every id reports it', async () => {
     token();
     nock(INSTANCE)
