@@ -46,47 +46,62 @@ const salesforceUrl = z.url().refine(isSalesforceUrl, {
     'must be https://login.salesforce.com, https://test.salesforce.com (sandbox orgs) or a My Domain URL such as https://acme.my.salesforce.com, with no path (http only on 127.0.0.1/localhost)',
 });
 
-export const salesforceOptions = z.object({
-  loginUrl: salesforceUrl.default('https://login.salesforce.com'),
-  instanceUrl: salesforceUrl.optional(),
-  auth: z.discriminatedUnion('type', [
-    z.object({
-      type: z.literal('refresh-token'),
-      clientId: z.string().min(1),
-      clientSecret: z.string().min(1),
-      refreshToken: z.string().min(1),
-    }),
-    z.object({
-      type: z.literal('jwt'),
-      clientId: z.string().min(1),
-      username: z.string().min(1),
-      privateKey: z.string().min(1),
-    }),
-    z.object({ type: z.literal('client-credentials'), clientId: z.string().min(1), clientSecret: z.string().min(1) }),
-    z.object({ type: z.literal('access-token'), accessToken: z.string().min(1), instanceUrl: salesforceUrl }),
-  ]),
-  apiVersion: z
-    .string()
-    .regex(/^\d+\.\d$/)
-    .default('62.0'),
-  /** Stop (pause the system) once this share of the org's daily API allocation is used. */
-  quotaStopShare: z.number().gt(0).max(1).default(0.9),
-  /** Calls in flight at once (Salesforce allows 25 concurrent long-running requests per org). */
-  maxConcurrency: z.number().int().min(1).max(25).default(10),
-  /** A read whose first REST page reports more rows than this switches to a Bulk API 2.0 query job. */
-  bulkThreshold: z.number().int().positive().default(100_000),
-  bulkPollIntervalMs: z.number().int().min(1).default(2_000),
-  bulkPollTimeoutMs: z.number().int().min(1).default(600_000),
-  permanentErase: z.enum(['recycle-bin', 'hard-delete']).default('recycle-bin'),
-  /** Set `ShouldForget` on the person's Individual when erasing. */
-  shouldForget: z.boolean().default(false),
-  /** sObject Collections delete `allOrNone`: false reports each id on its own; true rolls a call back on any failure. */
-  allOrNone: z.boolean().default(false),
-  fieldOverrides: z.record(z.string(), z.record(z.string(), z.string())).default({}),
-  eraseActivities: z.enum(['delete', 'redact']).default('delete'),
-  lookbackMinutes: z.number().int().min(0).default(10),
-  pageSize: z.number().int().min(200).max(2000).default(2000),
-});
+export const salesforceOptions = z
+  .object({
+    loginUrl: salesforceUrl.default('https://login.salesforce.com'),
+    instanceUrl: salesforceUrl.optional(),
+    auth: z.discriminatedUnion('type', [
+      z.object({
+        type: z.literal('refresh-token'),
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1),
+        refreshToken: z.string().min(1),
+      }),
+      z.object({
+        type: z.literal('jwt'),
+        clientId: z.string().min(1),
+        username: z.string().min(1),
+        privateKey: z.string().min(1),
+      }),
+      z.object({ type: z.literal('client-credentials'), clientId: z.string().min(1), clientSecret: z.string().min(1) }),
+      z.object({ type: z.literal('access-token'), accessToken: z.string().min(1), instanceUrl: salesforceUrl }),
+    ]),
+    apiVersion: z
+      .string()
+      .regex(/^\d+\.\d$/)
+      .default('62.0'),
+    /** Stop (pause the system) once this share of the org's daily API allocation is used. */
+    quotaStopShare: z.number().gt(0).max(1).default(0.9),
+    /** Calls in flight at once (Salesforce allows 25 concurrent long-running requests per org). */
+    maxConcurrency: z.number().int().min(1).max(25).default(10),
+    /** A read whose first REST page reports more rows than this switches to a Bulk API 2.0 query job. */
+    bulkThreshold: z.number().int().positive().default(100_000),
+    bulkPollIntervalMs: z.number().int().min(1).default(2_000),
+    bulkPollTimeoutMs: z.number().int().min(1).default(600_000),
+    permanentErase: z.enum(['recycle-bin', 'hard-delete']).default('recycle-bin'),
+    /** Set `ShouldForget` on the person's Individual when erasing. */
+    shouldForget: z.boolean().default(false),
+    /** sObject Collections delete `allOrNone`: false reports each id on its own; true rolls a call back on any failure. */
+    allOrNone: z.boolean().default(false),
+    fieldOverrides: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+    eraseActivities: z.enum(['delete', 'redact']).default('delete'),
+    lookbackMinutes: z.number().int().min(0).default(10),
+    pageSize: z.number().int().min(200).max(2000).default(2000),
+  })
+  .superRefine((options, issues) => {
+    // https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm: the
+    // client credentials flow is served only on the org's My Domain, not on login./test.salesforce.com.
+    const host = new URL(options.loginUrl).hostname;
+    if (
+      options.auth.type === 'client-credentials' &&
+      (host === 'login.salesforce.com' || host === 'test.salesforce.com')
+    )
+      issues.addIssue({
+        code: 'custom',
+        path: ['loginUrl'],
+        message: 'the client-credentials flow needs the My Domain URL (https://<domain>.my.salesforce.com)',
+      });
+  });
 export type SalesforceOptions = z.output<typeof salesforceOptions>;
 
 interface TokenReply {

@@ -163,6 +163,21 @@ describe('options', () => {
       });
   });
 
+  it('client credentials need a My Domain login URL', async () => {
+    const auth = { type: 'client-credentials', clientId: 'cid', clientSecret: 'csecret' };
+    await expect(connect({ auth })).rejects.toMatchObject({
+      code: 'CUSTODIAN_ERR_CONNECTOR_OPTIONS_INVALID',
+      message: expect.stringContaining('options.loginUrl: the client-credentials flow needs the My Domain URL'),
+    });
+    nock(INSTANCE)
+      .post('/services/oauth2/token', (b) => b.grant_type === 'client_credentials')
+      .reply(200, { access_token: TOKEN, instance_url: INSTANCE });
+    describeContact();
+    soqlReply('query', /FROM Contact/, page([]));
+    const conn = await connect({ auth, loginUrl: INSTANCE });
+    expect(await collect(conn.read('Contact', null))).toHaveLength(1);
+  });
+
   it('defaults keep a 20,000-person org on REST and cap concurrency', async () => {
     const conn = await connect();
     expect(conn.limits.groups.default.concurrency).toBe(10);
