@@ -141,7 +141,6 @@ export function createRead(
     }
     if (!all || !from) return;
 
-    // getDeleted: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm
     const now = ctx.now();
     const start = new Date(Math.max(new Date(deletedSince ?? from).getTime(), now.getTime() - DELETED_WINDOW_MS));
     if (now.getTime() - start.getTime() < 60_000) return;
@@ -151,6 +150,7 @@ export function createRead(
     });
     let reply: DeletedReply;
     try {
+      // getDeleted: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm
       reply = await call(ctx, 'deleted', (conn) =>
         conn.request<DeletedReply>(`/services/data/v${options.apiVersion}/sobjects/${stream}/deleted/?${params}`),
       );
