@@ -105,7 +105,10 @@ export function createRead(
     // totalSize of the first page is the cheap count that decides between REST and Bulk.
     const first = await query.first(`${soql} ORDER BY SystemModstamp ASC, Id ASC`, ctx, all);
     let done = false;
-    if (first.totalSize > options.bulkThreshold) {
+    // A result that fitted in its first page is complete already: no job is worth starting for it.
+    const bulkWanted = first.totalSize > options.bulkThreshold && !first.done;
+    if (bulkWanted) {
+      ctx.log.info({ stream, rows: first.totalSize }, 'reading over a Bulk API 2.0 query job');
       const startMark = mark;
       let yielded = false;
       try {
@@ -130,12 +133,11 @@ export function createRead(
     }
     if (!done) {
       // After a Bulk attempt the first page's query locator may have expired: query again from the start.
-      const triedBulk = first.totalSize > options.bulkThreshold;
       for await (const page of query.pages(
         `${soql} ORDER BY SystemModstamp ASC, Id ASC`,
         ctx,
         all,
-        triedBulk ? undefined : first,
+        bulkWanted ? undefined : first,
       ))
         yield pageOf(page.records);
     }

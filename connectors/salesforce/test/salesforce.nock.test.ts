@@ -383,6 +383,17 @@ describe('read', () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it('no Bulk job when the first REST page already holds every row', async () => {
+    token();
+    describeContact();
+    soqlReply('query', /ORDER BY/, page([contact(1, '2026-01-01T00:00:00.000+0000')]));
+    const conn = await connect({ bulkThreshold: 1 });
+    expect((await collect(conn.read('Contact', null))).flatMap((p) => p.records.map((r) => r.ref.id))).toEqual([
+      cid(1),
+    ]);
+    expect(logs.join('\n')).not.toContain('Bulk API 2.0');
+  });
+
   it('a failed Bulk query job falls back to REST', async () => {
     token();
     describeContact();
