@@ -386,10 +386,12 @@ describe('read', () => {
   it('no Bulk job when the first REST page already holds every row', async () => {
     token();
     describeContact();
-    soqlReply('query', /ORDER BY/, page([contact(1, '2026-01-01T00:00:00.000+0000')]));
-    const conn = await connect({ bulkThreshold: 1 });
+    soqlReply('query', /ORDER BY/, page([1, 2, 3].map((n) => contact(n, '2026-01-01T00:00:00.000+0000'))));
+    const conn = await connect({ bulkThreshold: 2 });
     expect((await collect(conn.read('Contact', null))).flatMap((p) => p.records.map((r) => r.ref.id))).toEqual([
       cid(1),
+      cid(2),
+      cid(3),
     ]);
     expect(logs.join('\n')).not.toContain('Bulk API 2.0');
   });
