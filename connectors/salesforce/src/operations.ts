@@ -1,5 +1,6 @@
 /** Connector operations over jsforce: every vendor call goes through `ctx.call` (see ./call.ts). */
 import {
+  type CheckResult,
   ConnectorError,
   type ConnectorOperations,
   type CrmRecord,
@@ -258,6 +259,28 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
         ctx.log.warn({ individual: r.ref.id, fields: Object.keys(set), reason: r.reason }, 'Individual not updated');
   }
 
+  /**
+   * The integration user's own "Bulk API Hard Delete" permission, from UserPermissionAccess (the current user's
+   * effective permissions): https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_userpermissionaccess.htm
+   */
+  async function hardDeletePermission(ctx: OperationContext): Promise<CheckResult> {
+    const check = 'bulk-api-hard-delete';
+    try {
+      const [row] = await query.records('SELECT PermissionsBulkApiHardDelete FROM UserPermissionAccess', ctx);
+      return row?.PermissionsBulkApiHardDelete === true
+        ? { check, ok: true, message: 'The user holds "Bulk API Hard Delete" (permanentErase: hard-delete).' }
+        : {
+            check,
+            ok: false,
+            message:
+              'permanentErase is hard-delete but the user lacks the "Bulk API Hard Delete" permission: erasure falls back to delete + emptyRecycleBin.',
+          };
+    } catch (err) {
+      if (!isRecordLevel(err)) throw err;
+      return { check, ok: false, message: `Could not read the user's permissions (${vendorErrorCode(err.cause)}).` };
+    }
+  }
+
   return {
     read,
     find: (identities, ctx) => findPeople(identities, ctx, false),
@@ -369,7 +392,7 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
         conn.request<{ DailyApiRequests?: { Max: number; Remaining: number } }>(`/services/data/v${version}/limits`),
       );
       const daily = limits.DailyApiRequests;
-      return [
+      const checks: CheckResult[] = [
         { check: 'connectivity', ok: true, message: 'Authenticated and reached the REST API.' },
         {
           check: 'daily-api-requests',
@@ -379,6 +402,8 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
             : 'Limits not reported.',
         },
       ];
+      if (options.permanentErase === 'hard-delete') checks.push(await hardDeletePermission(ctx));
+      return checks;
     },
     async onAuthExpired() {
       client.invalidate();

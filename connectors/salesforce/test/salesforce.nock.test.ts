@@ -949,18 +949,23 @@ describe('auth and limits', () => {
     expect(classifySalesforceError({ errorCode: 'INSUFFICIENT_ACCESS' })).toMatchObject({ kind: 'permission' });
   });
 
-  it('503 is retried; a check reports the daily usage', async () => {
+  it('503 is retried; a check reports the daily usage and the hard-delete permission', async () => {
     token();
     nock(INSTANCE)
       .get(`${V}/limits`)
       .reply(503, 'Service Unavailable', { 'content-type': 'text/plain' })
       .get(`${V}/limits`)
       .reply(200, { DailyApiRequests: { Max: 15000, Remaining: 14000 } }, LIMIT);
-    const conn = await connect();
+    soqlReply('query', /FROM UserPermissionAccess/, page([{ PermissionsBulkApiHardDelete: false }]));
+    const conn = await connect({ permanentErase: 'hard-delete' });
     const checks = await conn.check();
     expect(checks.find((c) => c.check === 'daily-api-requests')).toMatchObject({
       ok: true,
       message: expect.stringContaining('api-usage=1000/15000'),
+    });
+    expect(checks.find((c) => c.check === 'bulk-api-hard-delete')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('lacks the "Bulk API Hard Delete" permission'),
     });
   });
 });
