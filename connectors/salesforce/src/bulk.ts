@@ -16,6 +16,14 @@ interface JobInfo {
 }
 export type CsvRow = Record<string, string>;
 
+/**
+ * Whether a failed Bulk job may be retried over the REST path: not after quota exhaustion, an abort or a
+ * refused grant, where REST would fail the same way.
+ */
+export function canFallBack(err: unknown): err is ConnectorError {
+  return err instanceof ConnectorError && !['quota_exhausted', 'aborted', 'auth_revoked'].includes(err.kind);
+}
+
 /** Rows of one results page; Bulk API 2.0 answers in CSV, which jsforce parses into string-valued rows. */
 const RESULT_PAGE_SIZE = 10_000;
 

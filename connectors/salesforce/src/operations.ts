@@ -10,7 +10,7 @@ import {
   type RecordRef,
   type RefResult,
 } from '@custodian/core';
-import { createBulk } from './bulk.js';
+import { canFallBack, createBulk } from './bulk.js';
 import { createCall } from './call.js';
 import { type SalesforceClient, type SalesforceOptions, vendorErrorCode } from './index.js';
 import { createQuery } from './query.js';
@@ -47,8 +47,6 @@ function isRecordLevel(err: unknown): err is ConnectorError {
   const code = vendorErrorCode(err.cause);
   return err.kind === 'unknown' && /^[A-Z_]+$/.test(code) && !code.startsWith('ERROR_HTTP_');
 }
-/** Failures after which falling back to another vendor path would fail the same way. */
-const NO_FALLBACK = new Set(['quota_exhausted', 'aborted', 'auth_revoked']);
 /** What an activity erase in `redact` mode writes over its free text. */
 const ERASED_TEXT: Record<string, Record<string, string>> = {
   Note: { Title: '[erased]', Body: '[erased]' },
@@ -214,7 +212,7 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
             ctx,
           );
         } catch (err) {
-          if (!(err instanceof ConnectorError) || NO_FALLBACK.has(err.kind)) throw err;
+          if (!canFallBack(err)) throw err;
           ctx.log.warn(
             { object, count: batch.length, code: err.code, kind: err.kind },
             'Bulk API 2.0 hardDelete failed; deleting and emptying the Recycle Bin instead',

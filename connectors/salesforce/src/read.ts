@@ -7,7 +7,7 @@
  * `bulkThreshold`, the read switches to a Bulk API 2.0 query job, and back to REST if that job cannot run.
  */
 import { type Checkpoint, ConnectorError, type DeletedRecord, type OperationContext, type Page } from '@custodian/core';
-import type { Bulk } from './bulk.js';
+import { type Bulk, canFallBack } from './bulk.js';
 import type { SalesforceCall } from './call.js';
 import type { SalesforceOptions } from './index.js';
 import type { Query } from './query.js';
@@ -17,8 +17,6 @@ import { STREAM_OBJECTS } from './streams.js';
 
 /** getDeleted answers for the last 15 days only; a little margin keeps `start` inside the window. */
 const DELETED_WINDOW_MS = 15 * 24 * 3600_000 - 10 * 60_000;
-/** Failures after which a Bulk job is not worth retrying over REST either. */
-const NO_FALLBACK = new Set(['quota_exhausted', 'aborted', 'auth_revoked']);
 
 interface Mark {
   since: string | null;
@@ -123,7 +121,7 @@ export function createRead(
         done = true;
         yield { records: [], checkpoint: checkpointOf(mark) };
       } catch (err) {
-        if (yielded || !(err instanceof ConnectorError) || NO_FALLBACK.has(err.kind)) throw err;
+        if (yielded || !canFallBack(err)) throw err;
         ctx.log.warn(
           { stream, code: err.code, kind: err.kind, rows: first.totalSize },
           'Bulk API 2.0 query failed; reading over REST instead',
