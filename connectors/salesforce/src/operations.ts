@@ -181,16 +181,29 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
     return results;
   }
 
-  /** Delete, then empty those ids from the Recycle Bin; a purge failure fails the ref. */
+  /**
+   * Empty the refs of these results that `need` it from the Recycle Bin. A ref the bin still holds after a
+   * refused purge is not erased, so the purge failure becomes its result.
+   */
+  async function emptyBinFor(
+    results: RefResult[],
+    need: (r: RefResult) => boolean,
+    ctx: OperationContext,
+  ): Promise<RefResult[]> {
+    const refs = results.filter(need).map((r) => r.ref);
+    if (refs.length === 0) return results;
+    const purged = new Map((await purge(refs, ctx)).map((r) => [r.ref.id, r]));
+    return results.map((r) => {
+      const p = purged.get(r.ref.id);
+      return p?.outcome === 'failed' ? { ...p, reason: `recycle bin: ${p.reason}` } : r;
+    });
+  }
+
+  /** Delete, then (permanent) empty those ids from the Recycle Bin. */
   async function deleteAndPurge(refs: RecordRef[], ctx: OperationContext, permanent: boolean): Promise<RefResult[]> {
     const deleted = await deleteRefs(refs, ctx);
     if (!permanent) return deleted;
-    const gone = deleted.filter((r) => r.outcome === 'done' || r.outcome === 'already_gone').map((r) => r.ref);
-    const purged = new Map((await purge(gone, ctx)).map((r) => [r.ref.id, r]));
-    return deleted.map((r) => {
-      const p = purged.get(r.ref.id);
-      return p && p.outcome === 'failed' && r.outcome === 'done' ? { ...p, reason: `recycle bin: ${p.reason}` } : r;
-    });
+    return emptyBinFor(deleted, (r) => r.outcome === 'done' || r.outcome === 'already_gone', ctx);
   }
 
   /**
@@ -220,16 +233,14 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
           results.push(...(await deleteAndPurge(batch, ctx, true)));
           continue;
         }
-        for (const ref of batch) {
+        const jobResults = batch.map((ref): RefResult => {
           const code = outcome.get(ref.id);
-          results.push(
-            code === null
-              ? { ref, outcome: 'done' }
-              : code === undefined
-                ? { ref, outcome: 'failed', reason: 'not processed by the hardDelete job' }
-                : resultFor(ref, { success: false, errors: [{ statusCode: code }] }),
-          );
-        }
+          if (code === null) return { ref, outcome: 'done' };
+          if (code === undefined) return { ref, outcome: 'failed', reason: 'not processed by the hardDelete job' };
+          return resultFor(ref, { success: false, errors: [{ statusCode: code }] });
+        });
+        // ENTITY_IS_DELETED: deleted earlier and maybe still in the Recycle Bin, which hardDelete does not reach.
+        results.push(...(await emptyBinFor(jobResults, (r) => r.outcome === 'already_gone', ctx)));
       }
     }
     return results;

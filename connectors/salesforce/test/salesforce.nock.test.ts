@@ -671,7 +671,7 @@ describe('erase', () => {
     ]);
   });
 
-  it('hard-delete: Bulk API 2.0 hardDelete job per object, no Recycle Bin call; ShouldForget on the Individual', async () => {
+  it('hard-delete: Bulk API 2.0 hardDelete job per object, Recycle Bin only for ids deleted earlier; ShouldForget on the Individual', async () => {
     token();
     describeContact();
     soqlReply(
@@ -696,6 +696,14 @@ describe('erase', () => {
       .get(`${V}/jobs/ingest/7505e000001ZHD5AAO/failedResults`)
       .reply(200, `"sf__Id","sf__Error",Id\n"","ENTITY_IS_DELETED:entity is deleted:--","${cid(2)}"\n`, CSV);
     patchRecord('Individual', '0PK000000000001AAA', bodies);
+    // The id hardDelete found already deleted may sit in the Recycle Bin: only that one is emptied.
+    nock(INSTANCE)
+      .post(/\/services\/Soap\/u\/62\.0/, (b) => String(b).includes(cid(2)) && !String(b).includes(cid(1)))
+      .reply(
+        200,
+        `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com"><soapenv:Body><emptyRecycleBinResponse><result><id>${cid(2)}</id><success>true</success></result></emptyRecycleBinResponse></soapenv:Body></soapenv:Envelope>`,
+        { 'content-type': 'text/xml' },
+      );
     const conn = await connect({ permanentErase: 'hard-delete', shouldForget: true });
     const results = await conn.erase(refs, { permanent: true });
     expect(results.map((r) => r.outcome)).toEqual(['done', 'already_gone', 'failed']);
