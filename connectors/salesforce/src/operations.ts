@@ -1,285 +1,170 @@
-/** Connector operations over jsforce: every vendor call goes through `ctx.call` and reports Sforce-Limit-Info. */
-import type {
-  Checkpoint,
-  ConnectorOperations,
-  CrmRecord,
-  DeletedRecord,
-  FieldChange,
-  Identity,
-  OperationContext,
-  Page,
-  RecordRef,
-  RefResult,
-  StreamKind,
+/** Connector operations over jsforce: every vendor call goes through `ctx.call` (see ./call.ts). */
+import {
+  type CheckResult,
+  ConnectorError,
+  type ConnectorOperations,
+  type CrmRecord,
+  type FieldChange,
+  type Identity,
+  type OperationContext,
+  type RecordRef,
+  type RefResult,
 } from '@custodian/core';
-import type jsforce from 'jsforce';
-import type { SalesforceClient, SalesforceOptions } from './index.js';
-import { ACTIVITY_OBJECTS, classifyField, PERSON_OBJECTS, STREAM_OBJECTS } from './streams.js';
+import { canFallBack, createBulk } from './bulk.js';
+import { createCall } from './call.js';
+import { type SalesforceClient, type SalesforceOptions, vendorErrorCode } from './index.js';
+import { createQuery } from './query.js';
+import { createRead } from './read.js';
+import { createRecords, kindOf, LINK_FIELDS } from './records.js';
+import { checkedId, chunks, soqlString } from './soql.js';
+import { ACTIVITY_OBJECTS, PERSON_OBJECTS } from './streams.js';
 
-type SfRecord = Record<string, unknown> & { Id: string; attributes?: unknown };
-interface QueryResult {
-  totalSize: number;
-  done: boolean;
-  nextRecordsUrl?: string;
-  records: SfRecord[];
-}
+export { soqlString } from './soql.js';
+
 interface SaveResult {
-  id?: string;
+  id?: string | null;
   success: boolean;
-  errors?: { statusCode?: string; message?: string }[];
+  errors?: { statusCode?: string; message?: string; fields?: string[] }[];
 }
 
-/** SOQL string literal: backslash-escape `\` and `'` (and control characters) as the SOQL reference requires. */
-export function soqlString(value: string): string {
-  const escaped = value
-    .replace(/\\/g, '\\\\')
-    .replace(/'/g, "\\'")
-    .replace(/\n/g, '\\n')
-    .replace(/\r/g, '\\r')
-    .replace(/\t/g, '\\t');
-  return `'${escaped}'`;
+/** sObject Collections take at most 200 records a call. */
+const COLLECTION_SIZE = 200;
+/** Rows per Bulk API 2.0 hardDelete job (one CSV upload stays far below the 150 MB limit). */
+const HARD_DELETE_JOB_SIZE = 10_000;
+/**
+ * Codes meaning the record is not there (any more). Ids are checked for shape before they are sent, so an
+ * INVALID_ID_FIELD answer (e.g. emptyRecycleBin on a hard-deleted id) means gone; verify reads back anyway.
+ */
+const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND', 'INVALID_ID_FIELD']);
+/**
+ * A failure that concerns one record only, so the next record may well succeed: a refusal the classifier
+ * knows, or any other error body Salesforce answered with (validation rules, bad values: jsforce gives no
+ * HTTP status, only the body's `errorCode`). Auth, quota, transient and network failures are not.
+ */
+function isRecordLevel(err: unknown): err is ConnectorError {
+  if (!(err instanceof ConnectorError)) return false;
+  if (['bad_request', 'not_found', 'permission'].includes(err.kind)) return true;
+  const code = vendorErrorCode(err.cause);
+  return err.kind === 'unknown' && /^[A-Z_]+$/.test(code) && !code.startsWith('ERROR_HTTP_');
 }
+/** What an activity erase in `redact` mode writes over its free text. */
+const ERASED_TEXT: Record<string, Record<string, string>> = {
+  Note: { Title: '[erased]', Body: '[erased]' },
+  Task: { Subject: '[erased]', Description: '[erased]' },
+  Case: { Subject: '[erased]', Description: '[erased]' },
+};
 
-const ID_PATTERN = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
-function soqlId(id: string): string {
-  if (!ID_PATTERN.test(id)) throw Object.assign(new Error('invalid Salesforce id'), { errorCode: 'INVALID_ID_FIELD' });
-  return `'${id}'`;
-}
-
-/** SOQL datetime literals are unquoted ISO-8601 in UTC. */
-function soqlDatetime(iso: string): string {
-  return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-const LINK_FIELDS: Record<string, string> = { Task: 'WhoId', Note: 'ParentId', Case: 'ContactId' };
-const PREFIX_OBJECT: Record<string, string> = { '003': 'Contact', '00Q': 'Lead' };
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+function resultFor(ref: RecordRef, r: SaveResult | undefined): RefResult {
+  if (r?.success) return { ref, outcome: 'done' };
+  const code = r?.errors?.[0]?.statusCode ?? 'UNKNOWN';
+  if (GONE_CODES.has(code)) return { ref, outcome: 'already_gone', reason: code };
+  // Only the status code: Salesforce messages can quote field values.
+  return { ref, outcome: 'failed', reason: code };
 }
 
 export function createOperations(options: SalesforceOptions, client: SalesforceClient): ConnectorOperations {
   const version = options.apiVersion;
-  const fieldsCache = new Map<string, { name: string; type: string }[]>();
+  const call = createCall(options, client);
+  const query = createQuery(options, call);
+  const records = createRecords(options, call);
+  const bulk = createBulk(options, call);
+  const read = createRead(options, call, query, bulk, records);
+  const idOf = (ref: RecordRef, ctx: OperationContext, operation: string) =>
+    checkedId(ref.id, { system: ctx.system, operation, object: ref.object });
 
-  /** One vendor call with a fresh connection; reports api-usage from Sforce-Limit-Info afterwards. */
-  async function call<T>(
-    ctx: OperationContext,
-    operation: string,
-    fn: (conn: jsforce.Connection) => Promise<T>,
-    idempotent = true,
-  ): Promise<T> {
-    return ctx.call(
-      operation,
-      async (signal) => {
-        const conn = await client.connection(signal);
-        try {
-          return await fn(conn);
-        } finally {
-          const usage = conn.limitInfo?.apiUsage;
-          if (usage && usage.limit > 0) ctx.reportQuota({ used: usage.used, limit: usage.limit });
-        }
-      },
-      { idempotent },
-    );
-  }
-
-  /** https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm */
-  async function describe(object: string, ctx: OperationContext): Promise<{ name: string; type: string }[]> {
-    const cached = fieldsCache.get(object);
-    if (cached) return cached;
-    const result = await call(ctx, 'describe', (conn) =>
-      conn.request<{ fields: { name: string; type: string }[] }>(
-        `/services/data/v${version}/sobjects/${object}/describe`,
-      ),
-    );
-    const fields = result.fields.filter((f) => f.type !== 'address' && f.type !== 'location' && f.type !== 'base64');
-    fieldsCache.set(object, fields);
-    return fields;
-  }
-
-  /** https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm (+ queryAll, nextRecordsUrl) */
-  async function* queryPages(soql: string, ctx: OperationContext, all = false): AsyncGenerator<QueryResult> {
-    const resource = all ? 'queryAll' : 'query';
-    let page = await call(ctx, resource, (conn) =>
-      conn.request<QueryResult>({
-        method: 'GET',
-        url: `/services/data/v${version}/${resource}?q=${encodeURIComponent(soql)}`,
-        headers: { 'Sforce-Query-Options': `batchSize=${options.pageSize}` },
-      }),
-    );
-    yield page;
-    while (!page.done && page.nextRecordsUrl) {
-      const next: string = page.nextRecordsUrl;
-      page = await call(ctx, 'queryMore', (conn) => conn.request<QueryResult>(next));
-      yield page;
-    }
-  }
-
-  async function queryAllRecords(soql: string, ctx: OperationContext, all = false): Promise<SfRecord[]> {
-    const out: SfRecord[] = [];
-    for await (const page of queryPages(soql, ctx, all)) out.push(...page.records);
-    return out;
-  }
-
-  function kindOf(object: string): StreamKind {
-    if ((PERSON_OBJECTS as readonly string[]).includes(object)) return 'person';
-    if ((ACTIVITY_OBJECTS as readonly string[]).includes(object)) return 'activity';
-    return 'other';
-  }
-
-  function toRecord(object: string, raw: SfRecord, ctx: OperationContext): CrmRecord {
-    const { attributes: _attributes, ...fields } = raw;
-    const canonical: CrmRecord['canonical'] = {};
-    for (const [name, value] of Object.entries(fields)) {
-      const c = classifyField(name, '', options.fieldOverrides[object]).canonical;
-      if (c && (typeof value === 'string' || value === null)) canonical[c] = value;
-    }
-    const record: CrmRecord = {
-      ref: { system: ctx.system, object, id: raw.Id },
-      kind: kindOf(object),
-      canonical,
-      fields,
-      updatedAt: (raw.SystemModstamp as string | undefined) ?? null,
-      createdAt: (raw.CreatedDate as string | undefined) ?? null,
-      archived: raw.IsDeleted === true,
-    };
-    if (record.kind === 'person') {
-      record.lastActivityAt = (raw.LastActivityDate as string | null | undefined) ?? null;
-      record.lifecycleStage = object === 'Lead' ? ((raw.Status as string | null | undefined) ?? 'lead') : 'contact';
-      if ('HasOptedOutOfEmail' in raw) record.consent = { marketingOptOut: raw.HasOptedOutOfEmail === true };
-    }
-    const linkField = LINK_FIELDS[object];
-    const linked = linkField ? (raw[linkField] as string | null | undefined) : null;
-    if (linked) {
-      const target = PREFIX_OBJECT[linked.slice(0, 3)];
-      if (target) record.links = [{ system: ctx.system, object: target, id: linked }];
-    }
-    return record;
-  }
-
-  async function selectList(object: string, ctx: OperationContext): Promise<string[]> {
-    const names = (await describe(object, ctx)).map((f) => f.name);
-    for (const needed of ['Id', 'SystemModstamp', 'IsDeleted']) if (!names.includes(needed)) names.push(needed);
-    return names;
-  }
-
-  async function* read(stream: string, checkpoint: Checkpoint | null, ctx: OperationContext): AsyncIterable<Page> {
-    if (!(STREAM_OBJECTS as readonly string[]).includes(stream)) {
-      throw Object.assign(new Error(`unknown stream ${stream}`), { errorCode: 'INVALID_TYPE' });
-    }
-    const fields = await selectList(stream, ctx);
-    const since = typeof checkpoint?.since === 'string' ? checkpoint.since : null;
-    const lastId = typeof checkpoint?.lastId === 'string' ? checkpoint.lastId : null;
-    // Lookback restarts earlier (late-committed rows); (since, lastId) dedupes the instant we stopped inside.
-    const from = since ? new Date(new Date(since).getTime() - options.lookbackMinutes * 60_000).toISOString() : null;
-    const where = !from
-      ? ''
-      : options.lookbackMinutes === 0 && lastId
-        ? ` WHERE (SystemModstamp > ${soqlDatetime(from)} OR (SystemModstamp = ${soqlDatetime(from)} AND Id > ${soqlId(lastId)}))`
-        : ` WHERE SystemModstamp >= ${soqlDatetime(from)}`;
-    const soql = `SELECT ${fields.join(', ')} FROM ${stream}${where} ORDER BY SystemModstamp ASC, Id ASC`;
-    let mark: { since: string | null; lastId: string | null } = {
-      since: since ? new Date(since).toISOString() : null,
-      lastId,
-    };
-    // queryAll also returns rows in the Recycle Bin (IsDeleted = true): they become Page.deleted.
-    for await (const page of queryPages(soql, ctx, since !== null)) {
-      const records: CrmRecord[] = [];
-      const deleted: DeletedRecord[] = [];
-      for (const raw of page.records) {
-        const at = new Date(raw.SystemModstamp as string).toISOString();
-        // The mark only moves forward: lookback rows older than it never move the checkpoint back.
-        if (!mark.since || at > mark.since || (at === mark.since && raw.Id > (mark.lastId ?? ''))) {
-          mark = { since: at, lastId: raw.Id };
-        }
-        if (raw.IsDeleted === true) {
-          deleted.push({ ref: { system: ctx.system, object: stream, id: raw.Id }, deletedAt: at, state: 'archived' });
-        } else {
-          records.push(toRecord(stream, raw, ctx));
-        }
-      }
-      const out: Page = { records, checkpoint: { since: mark.since, lastId: mark.lastId } };
-      if (deleted.length > 0) out.deleted = deleted;
-      yield out;
-    }
-  }
-
-  async function find(identities: Identity[], ctx: OperationContext): Promise<CrmRecord[]> {
+  async function findPeople(identities: Identity[], ctx: OperationContext, all: boolean): Promise<CrmRecord[]> {
     const emails = identities.filter((i) => i.kind === 'email').map((i) => i.value);
     const phones = identities.filter((i) => i.kind === 'phone').map((i) => i.value);
     if (emails.length === 0 && phones.length === 0) return [];
     const out: CrmRecord[] = [];
     for (const object of PERSON_OBJECTS) {
-      const fields = await selectList(object, ctx);
+      const fields = await records.selectList(object, ctx);
       const conditions: string[] = [];
       if (emails.length) conditions.push(`Email IN (${emails.map(soqlString).join(', ')})`);
       for (const phone of phones) {
         const literal = soqlString(phone);
         conditions.push(`Phone = ${literal}`, `MobilePhone = ${literal}`);
       }
-      const soql = `SELECT ${fields.filter((f) => f !== 'IsDeleted').join(', ')} FROM ${object} WHERE ${conditions.join(' OR ')}`;
-      for (const raw of await queryAllRecords(soql, ctx)) out.push(toRecord(object, raw, ctx));
+      const select = all ? fields : fields.filter((f) => f !== 'IsDeleted');
+      const soql = `SELECT ${select.join(', ')} FROM ${object} WHERE ${conditions.join(' OR ')}`;
+      for (const raw of await query.records(soql, ctx, all)) out.push(records.toRecord(object, raw, ctx));
     }
     return out;
   }
 
+  /** By id over queryAll, so rows in the Recycle Bin come back (`archived: true`). */
   async function get(refs: RecordRef[], ctx: OperationContext): Promise<(CrmRecord | null)[]> {
     const byId = new Map<string, CrmRecord>();
-    const objects = [...new Set(refs.map((r) => r.object))];
-    for (const object of objects) {
-      const ids = refs.filter((r) => r.object === object).map((r) => r.id);
-      const fields = await selectList(object, ctx);
-      for (const batch of chunks(ids, 200)) {
-        const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE Id IN (${batch.map(soqlId).join(', ')})`;
-        for (const raw of await queryAllRecords(soql, ctx, true)) byId.set(raw.Id, toRecord(object, raw, ctx));
+    for (const object of new Set(refs.map((r) => r.object))) {
+      const ids = refs.filter((r) => r.object === object).map((r) => idOf(r, ctx, 'get'));
+      const fields = await records.selectList(object, ctx);
+      for (const batch of chunks(ids, COLLECTION_SIZE)) {
+        const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE Id IN (${batch.map(soqlString).join(', ')})`;
+        for (const raw of await query.records(soql, ctx, true)) byId.set(raw.Id, records.toRecord(object, raw, ctx));
       }
     }
     return refs.map((r) => byId.get(r.id) ?? null);
   }
 
   async function related(persons: RecordRef[], ctx: OperationContext): Promise<CrmRecord[]> {
-    const ids = persons.map((p) => p.id);
+    const ids = persons.map((p) => idOf(p, ctx, 'related'));
     if (ids.length === 0) return [];
     const out: CrmRecord[] = [];
     for (const object of ACTIVITY_OBJECTS) {
       const linkField = LINK_FIELDS[object] as string;
-      const fields = await selectList(object, ctx);
-      for (const batch of chunks(ids, 200)) {
-        const soql = `SELECT ${fields.filter((f) => f !== 'IsDeleted').join(', ')} FROM ${object} WHERE ${linkField} IN (${batch.map(soqlId).join(', ')})`;
-        for (const raw of await queryAllRecords(soql, ctx)) out.push(toRecord(object, raw, ctx));
+      const fields = (await records.selectList(object, ctx)).filter((f) => f !== 'IsDeleted');
+      for (const batch of chunks(ids, COLLECTION_SIZE)) {
+        const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE ${linkField} IN (${batch.map(soqlString).join(', ')})`;
+        for (const raw of await query.records(soql, ctx)) out.push(records.toRecord(object, raw, ctx));
       }
     }
     return out;
   }
 
-  function resultFor(ref: RecordRef, r: SaveResult | undefined): RefResult {
-    if (r?.success) return { ref, outcome: 'done' };
-    const code = r?.errors?.[0]?.statusCode ?? 'UNKNOWN';
-    if (code === 'ENTITY_IS_DELETED' || code === 'INVALID_CROSS_REFERENCE_KEY' || code === 'NOT_FOUND')
-      return { ref, outcome: 'already_gone', reason: code };
-    return { ref, outcome: 'failed', reason: code };
-  }
-
   /** https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_delete.htm */
   async function deleteRefs(refs: RecordRef[], ctx: OperationContext): Promise<RefResult[]> {
     const results: RefResult[] = [];
-    for (const batch of chunks(refs, 200)) {
-      const ids = batch.map((r) => soqlId(r.id).slice(1, -1)).join(',');
-      const reply = await call(
-        ctx,
-        'collections-delete',
-        (conn) =>
-          conn.request<SaveResult[]>({
-            method: 'DELETE',
-            url: `/services/data/v${version}/composite/sobjects?ids=${ids}&allOrNone=false`,
-          }),
-        true,
+    for (const batch of chunks(refs, COLLECTION_SIZE)) {
+      const ids = batch.map((r) => idOf(r, ctx, 'erase')).join(',');
+      const reply = await call(ctx, 'collections-delete', (conn) =>
+        conn.request<SaveResult[]>({
+          method: 'DELETE',
+          url: `/services/data/v${version}/composite/sobjects?ids=${ids}&allOrNone=${options.allOrNone}`,
+        }),
       );
+      // Results come in request order; with allOrNone=true every id of a failed call is ALL_OR_NONE_OPERATION_ROLLED_BACK.
       const byId = new Map(reply.map((r, i) => [r.id ?? batch[i]?.id, r]));
       for (const [i, ref] of batch.entries()) results.push(resultFor(ref, byId.get(ref.id) ?? reply[i]));
+    }
+    return results;
+  }
+
+  /**
+   * One PATCH per record (the look-alike and every org speak it); a record-level refusal (validation rule, bad
+   * value, gone) is that ref's result, while auth, quota and transient failures stop the batch.
+   * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
+   */
+  async function updateRecords(
+    items: { ref: RecordRef; set: Record<string, unknown> }[],
+    ctx: OperationContext,
+  ): Promise<RefResult[]> {
+    const results: RefResult[] = [];
+    for (const { ref, set } of items) {
+      const id = idOf(ref, ctx, 'update');
+      try {
+        await call(ctx, 'sobject-update', (conn) =>
+          conn.request({
+            method: 'PATCH',
+            url: `/services/data/v${version}/sobjects/${ref.object}/${id}`,
+            body: JSON.stringify(set),
+            headers: { 'content-type': 'application/json' },
+          }),
+        );
+        results.push({ ref, outcome: 'done' });
+      } catch (err) {
+        if (!isRecordLevel(err)) throw err;
+        results.push(resultFor(ref, { success: false, errors: [{ statusCode: vendorErrorCode(err.cause) }] }));
+      }
     }
     return results;
   }
@@ -287,93 +172,164 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
   /** SOAP emptyRecycleBin (no REST equivalent): https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_emptyrecyclebin.htm */
   async function purge(refs: RecordRef[], ctx: OperationContext): Promise<RefResult[]> {
     const results: RefResult[] = [];
-    for (const batch of chunks(refs, 200)) {
-      const reply = await call(ctx, 'empty-recycle-bin', (conn) => conn.soap.emptyRecycleBin(batch.map((r) => r.id)));
+    for (const batch of chunks(refs, COLLECTION_SIZE)) {
+      const ids = batch.map((r) => idOf(r, ctx, 'purge'));
+      const reply = await call(ctx, 'empty-recycle-bin', (conn) => conn.soap.emptyRecycleBin(ids));
       const list = (Array.isArray(reply) ? reply : [reply]) as SaveResult[];
       for (const [i, ref] of batch.entries()) results.push(resultFor(ref, list[i]));
     }
     return results;
   }
 
-  async function patch(
-    object: string,
-    id: string,
-    body: Record<string, unknown>,
+  /**
+   * Empty the refs of these results that `need` it from the Recycle Bin. A ref the bin still holds after a
+   * refused purge is not erased, so the purge failure becomes its result.
+   */
+  async function emptyBinFor(
+    results: RefResult[],
+    need: (r: RefResult) => boolean,
     ctx: OperationContext,
-  ): Promise<void> {
-    // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
-    await call(ctx, 'sobject-update', (conn) =>
-      conn.request({
-        method: 'PATCH',
-        url: `/services/data/v${version}/sobjects/${object}/${soqlId(id).slice(1, -1)}`,
-        body: JSON.stringify(body),
-        headers: { 'content-type': 'application/json' },
-      }),
-    );
+  ): Promise<RefResult[]> {
+    const refs = results.filter(need).map((r) => r.ref);
+    if (refs.length === 0) return results;
+    const purged = new Map((await purge(refs, ctx)).map((r) => [r.ref.id, r]));
+    return results.map((r) => {
+      const p = purged.get(r.ref.id);
+      return p?.outcome === 'failed' ? { ...p, reason: `recycle bin: ${p.reason}` } : r;
+    });
   }
 
-  async function patchSafely(ref: RecordRef, body: Record<string, unknown>, ctx: OperationContext): Promise<RefResult> {
+  /** Delete, then (permanent) empty those ids from the Recycle Bin. */
+  async function deleteAndPurge(refs: RecordRef[], ctx: OperationContext, permanent: boolean): Promise<RefResult[]> {
+    const deleted = await deleteRefs(refs, ctx);
+    if (!permanent) return deleted;
+    return emptyBinFor(deleted, (r) => r.outcome === 'done' || r.outcome === 'already_gone', ctx);
+  }
+
+  /**
+   * Bulk API 2.0 hardDelete per object (skips the Recycle Bin; needs the "Bulk API Hard Delete" permission).
+   * A job that cannot be created or fails as a whole falls back to delete + emptyRecycleBin for its ids.
+   */
+  async function hardDeleteRefs(refs: RecordRef[], ctx: OperationContext): Promise<RefResult[]> {
+    const results: RefResult[] = [];
+    for (const object of new Set(refs.map((r) => r.object))) {
+      for (const batch of chunks(
+        refs.filter((r) => r.object === object),
+        HARD_DELETE_JOB_SIZE,
+      )) {
+        let outcome: Map<string, string | null>;
+        try {
+          outcome = await bulk.hardDelete(
+            object,
+            batch.map((r) => idOf(r, ctx, 'erase')),
+            ctx,
+          );
+        } catch (err) {
+          if (!canFallBack(err)) throw err;
+          ctx.log.warn(
+            { object, count: batch.length, code: err.code, kind: err.kind },
+            'Bulk API 2.0 hardDelete failed; deleting and emptying the Recycle Bin instead',
+          );
+          results.push(...(await deleteAndPurge(batch, ctx, true)));
+          continue;
+        }
+        const jobResults = batch.map((ref): RefResult => {
+          const code = outcome.get(ref.id);
+          if (code === null) return { ref, outcome: 'done' };
+          if (code === undefined) return { ref, outcome: 'failed', reason: 'not processed by the hardDelete job' };
+          return resultFor(ref, { success: false, errors: [{ statusCode: code }] });
+        });
+        // ENTITY_IS_DELETED: deleted earlier and maybe still in the Recycle Bin, which hardDelete does not reach.
+        results.push(...(await emptyBinFor(jobResults, (r) => r.outcome === 'already_gone', ctx)));
+      }
+    }
+    return results;
+  }
+
+  async function individualIdsOf(refs: RecordRef[], ctx: OperationContext): Promise<string[]> {
+    const persons = refs.filter((r) => kindOf(r.object) === 'person');
+    const ids = new Set<string>();
+    for (const record of await get(persons, ctx)) {
+      const individualId = record?.fields.IndividualId;
+      if (typeof individualId === 'string') ids.add(individualId);
+    }
+    return [...ids];
+  }
+
+  /** Write to Individuals; failures are logged (by id only), the person's own results stand. */
+  async function updateIndividuals(ids: string[], set: Record<string, boolean>, ctx: OperationContext) {
+    if (ids.length === 0) return;
+    const results = await updateRecords(
+      ids.map((id) => ({ ref: { system: ctx.system, object: 'Individual', id }, set })),
+      ctx,
+    );
+    for (const r of results)
+      if (r.outcome === 'failed')
+        ctx.log.warn({ individual: r.ref.id, fields: Object.keys(set), reason: r.reason }, 'Individual not updated');
+  }
+
+  /**
+   * The integration user's own "Bulk API Hard Delete" permission, from UserPermissionAccess (the current user's
+   * effective permissions): https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_userpermissionaccess.htm
+   */
+  async function hardDeletePermission(ctx: OperationContext): Promise<CheckResult> {
+    const check = 'bulk-api-hard-delete';
     try {
-      await patch(ref.object, ref.id, body, ctx);
-      return { ref, outcome: 'done' };
+      const [row] = await query.records('SELECT PermissionsBulkApiHardDelete FROM UserPermissionAccess', ctx);
+      return row?.PermissionsBulkApiHardDelete === true
+        ? { check, ok: true, message: 'The user holds "Bulk API Hard Delete" (permanentErase: hard-delete).' }
+        : {
+            check,
+            ok: false,
+            message:
+              'permanentErase is hard-delete but the user lacks the "Bulk API Hard Delete" permission: erasure falls back to delete + emptyRecycleBin.',
+          };
     } catch (err) {
-      const code = (err as { errorCode?: string; kind?: string }).errorCode ?? (err as { kind?: string }).kind;
-      if (code === 'not_found' || code === 'NOT_FOUND' || code === 'ENTITY_IS_DELETED')
-        return { ref, outcome: 'already_gone', reason: String(code) };
-      throw err;
+      if (!isRecordLevel(err)) throw err;
+      return { check, ok: false, message: `Could not read the user's permissions (${vendorErrorCode(err.cause)}).` };
     }
   }
 
   return {
     read,
-    find,
+    find: (identities, ctx) => findPeople(identities, ctx, false),
     get,
     related,
     async erase(refs, eraseOptions, ctx) {
-      const individuals: string[] = [];
-      if (options.shouldForget) {
-        for (const record of await get(
-          refs.filter((r) => kindOf(r.object) === 'person'),
-          ctx,
-        )) {
-          const individualId = record?.fields.IndividualId;
-          if (typeof individualId === 'string') individuals.push(individualId);
-        }
-      }
-      let toDelete = refs;
+      // Read before deleting: the person rows name their Individual.
+      const individuals = options.shouldForget ? await individualIdsOf(refs, ctx) : [];
       const results: RefResult[] = [];
+      let toDelete = refs;
       if (options.eraseActivities === 'redact') {
-        const activities = refs.filter((r) => kindOf(r.object) === 'activity');
-        toDelete = refs.filter((r) => kindOf(r.object) !== 'activity');
-        for (const ref of activities) {
-          const body =
-            ref.object === 'Note'
-              ? { Body: '[erased]', Title: '[erased]' }
-              : { Description: '[erased]', Subject: '[erased]' };
-          results.push(await patchSafely(ref, body, ctx));
-        }
+        const activities = refs.filter((r) => ERASED_TEXT[r.object]);
+        toDelete = refs.filter((r) => !ERASED_TEXT[r.object]);
+        results.push(
+          ...(await updateRecords(
+            activities.map((ref) => ({ ref, set: ERASED_TEXT[ref.object] as Record<string, string> })),
+            ctx,
+          )),
+        );
       }
-      const deleted = await deleteRefs(toDelete, ctx);
-      for (const id of [...new Set(individuals)])
-        await patchSafely({ system: ctx.system, object: 'Individual', id }, { ShouldForget: true }, ctx);
-      if (eraseOptions.permanent) {
-        const gone = deleted.filter((r) => r.outcome === 'done' || r.outcome === 'already_gone').map((r) => r.ref);
-        const purged = new Map((await purge(gone, ctx)).map((r) => [r.ref.id, r]));
-        for (const r of deleted) {
-          const p = purged.get(r.ref.id);
-          results.push(
-            p && p.outcome === 'failed' && r.outcome === 'done' ? { ...p, reason: `recycle bin: ${p.reason}` } : r,
-          );
-        }
-        return results;
-      }
-      return [...results, ...deleted];
+      results.push(
+        ...(eraseOptions.permanent && options.permanentErase === 'hard-delete'
+          ? await hardDeleteRefs(toDelete, ctx)
+          : await deleteAndPurge(toDelete, ctx, eraseOptions.permanent)),
+      );
+      await updateIndividuals(individuals, { ShouldForget: true }, ctx);
+      return results;
     },
     purge,
+    /** Read back with queryAll (live and Recycle Bin rows): nothing may remain, by ref or by identity. */
     async verifyErased(refs, identities, ctx) {
+      const redacted = options.eraseActivities === 'redact';
       const remaining = new Set<string>();
-      for (const record of await get(refs, ctx)) if (record) remaining.add(record.ref.id);
-      const found = await find(identities, ctx);
+      for (const record of await get(refs, ctx)) {
+        if (!record) continue;
+        const erasedText = redacted ? ERASED_TEXT[record.ref.object] : undefined;
+        const blanked = erasedText && Object.entries(erasedText).every(([k, v]) => record.fields[k] === v);
+        if (!blanked) remaining.add(record.ref.id);
+      }
+      const found = await findPeople(identities, ctx, true);
       return refs.map(
         (ref): RefResult =>
           remaining.has(ref.id)
@@ -383,57 +339,80 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
               : { ref, outcome: 'done' },
       );
     },
+    /** Rectify and redact: `expected` values are compared with the live row first; a mismatch is a conflict. */
     async update(changes: FieldChange[], ctx) {
       const results: RefResult[] = [];
-      const current = await get(
-        changes.filter((c) => c.expected).map((c) => c.ref),
-        ctx,
+      const checked = changes.filter((c) => c.expected && Object.keys(c.expected).length > 0);
+      const current = new Map(
+        (
+          await get(
+            checked.map((c) => c.ref),
+            ctx,
+          )
+        )
+          .filter((r) => r !== null)
+          .map((r) => [r.ref.id, r]),
       );
-      const currentById = new Map(current.filter((r) => r !== null).map((r) => [r.ref.id, r]));
+      const writes: FieldChange[] = [];
       for (const change of changes) {
-        if (change.expected) {
-          const now = currentById.get(change.ref.id);
-          if (!now) {
+        if (change.expected && Object.keys(change.expected).length > 0) {
+          const now = current.get(change.ref.id);
+          if (!now || now.archived) {
             results.push({ ref: change.ref, outcome: 'already_gone' });
             continue;
           }
-          const conflict = Object.entries(change.expected).some(([k, v]) => (now.fields[k] ?? null) !== v);
-          if (conflict) {
+          if (Object.entries(change.expected).some(([k, v]) => (now.fields[k] ?? null) !== (v ?? null))) {
             results.push({ ref: change.ref, outcome: 'failed', reason: 'conflict' });
             continue;
           }
         }
-        results.push(await patchSafely(change.ref, change.set, ctx));
+        writes.push(change);
       }
+      results.push(...(await updateRecords(writes, ctx)));
       return results;
     },
+    /** HasOptedOutOfEmail on these rows and on every Contact and Lead of the same Individual; the Individual too. */
     async setMarketingOptOut(refs, ctx) {
-      const results: RefResult[] = [];
-      const individuals = new Set<string>();
-      for (const record of await get(refs, ctx)) {
-        const individualId = record?.fields.IndividualId;
-        if (typeof individualId === 'string') individuals.add(individualId);
+      const persons = refs.filter((r) => kindOf(r.object) === 'person');
+      const individuals = await individualIdsOf(persons, ctx);
+      const siblings: RecordRef[] = [];
+      const known = new Set(refs.map((r) => r.id));
+      for (const object of PERSON_OBJECTS) {
+        for (const batch of chunks(individuals, COLLECTION_SIZE)) {
+          const soql = `SELECT Id FROM ${object} WHERE IndividualId IN (${batch.map(soqlString).join(', ')}) AND HasOptedOutOfEmail = false`;
+          for (const raw of await query.records(soql, ctx))
+            if (!known.has(raw.Id)) siblings.push({ system: ctx.system, object, id: raw.Id });
+        }
       }
-      for (const ref of refs) results.push(await patchSafely(ref, { HasOptedOutOfEmail: true }, ctx));
-      for (const id of individuals)
-        await patchSafely({ system: ctx.system, object: 'Individual', id }, { HasOptedOutSolicit: true }, ctx);
-      return results;
+      const results = await updateRecords(
+        [...persons, ...siblings].map((ref) => ({ ref, set: { HasOptedOutOfEmail: true } })),
+        ctx,
+      );
+      await updateIndividuals(individuals, { HasOptedOutSolicit: true }, ctx);
+      const byId = new Map(results.map((r) => [r.ref.id, r]));
+      return refs.map(
+        (ref): RefResult =>
+          byId.get(ref.id) ?? { ref, outcome: 'skipped', reason: `${ref.object} has no marketing opt-out` },
+      );
     },
     async check(ctx) {
+      // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm
       const limits = await call(ctx, 'limits', (conn) =>
         conn.request<{ DailyApiRequests?: { Max: number; Remaining: number } }>(`/services/data/v${version}/limits`),
       );
       const daily = limits.DailyApiRequests;
-      return [
+      const checks: CheckResult[] = [
         { check: 'connectivity', ok: true, message: 'Authenticated and reached the REST API.' },
         {
           check: 'daily-api-requests',
           ok: !daily || daily.Remaining > daily.Max * (1 - options.quotaStopShare),
           message: daily
-            ? `${daily.Max - daily.Remaining}/${daily.Max} API requests used in the last 24 h.`
+            ? `api-usage=${daily.Max - daily.Remaining}/${daily.Max} in the last 24 h; Custodian stops at ${Math.round(options.quotaStopShare * 100)}%.`
             : 'Limits not reported.',
         },
       ];
+      if (options.permanentErase === 'hard-delete') checks.push(await hardDeletePermission(ctx));
+      return checks;
     },
     async onAuthExpired() {
       client.invalidate();

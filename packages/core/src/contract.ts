@@ -117,6 +117,10 @@ export interface QuotaReport {
   limit: number;
   /** When the quota resets; defaults to the next UTC midnight. */
   resetAt?: Date;
+  /** Share of `limit` at which the system stops, when the connector's options set one; else the runtime's. */
+  stopShare?: number;
+  /** Usage as the vendor wrote it (Salesforce `api-usage=N/M`), quoted verbatim in the quota error. */
+  vendorUsage?: string;
 }
 
 export interface OperationContext {

@@ -213,6 +213,27 @@ describe('connector runtime: auth, quota, abort', () => {
     });
   });
 
+  it("stops at the connector's own reported share and quotes the vendor's usage text", async () => {
+    const definition = defineConnector({
+      ...scripted(() => null).definition,
+      setup: () => ({
+        async *read() {},
+        find: async (_ids, ctx) => {
+          await ctx.call('vendor', async () => {
+            ctx.reportQuota({ used: 8000, limit: 10_000, stopShare: 0.8, vendorUsage: 'api-usage=8000/10000' });
+            return null;
+          });
+          return ctx.call('vendor', async () => []);
+        },
+      }),
+    });
+    const rc = await createRuntimeConnector(definition, runtimeInput([], { quotaStopShare: 0.9 }));
+    await expect(rc.find([])).rejects.toMatchObject({
+      kind: 'quota_exhausted',
+      message: expect.stringContaining('used 8000 of 10000 daily requests (80%, api-usage=8000/10000), stop share 80%'),
+    });
+  });
+
   it('aborts a call waiting in backoff promptly', async () => {
     const s = scripted(() => http(503));
     const rc = await createRuntimeConnector(s.definition, {

@@ -223,7 +223,7 @@ export async function createRuntimeConnector(
       now,
       reportQuota(report) {
         lastQuota = report;
-        if (report.limit > 0 && report.used / report.limit >= stopShare) {
+        if (report.limit > 0 && report.used / report.limit >= (report.stopShare ?? stopShare)) {
           const until = report.resetAt ?? nextUtcMidnight(now());
           if (!pausedUntil || pausedUntil < until) {
             pausedUntil = until;
@@ -246,7 +246,7 @@ export async function createRuntimeConnector(
             throw quotaError(
               name,
               q
-                ? `quota guard: used ${q.used} of ${q.limit} daily requests (${Math.round((q.used / q.limit) * 100)}%), stop share ${Math.round(stopShare * 100)}%; resumes ${pausedUntil.toISOString()}`
+                ? `quota guard: used ${q.used} of ${q.limit} daily requests (${Math.round((q.used / q.limit) * 100)}%${q.vendorUsage ? `, ${q.vendorUsage}` : ''}), stop share ${Math.round((q.stopShare ?? stopShare) * 100)}%; resumes ${pausedUntil.toISOString()}`
                 : `daily quota exhausted; resumes ${pausedUntil.toISOString()}`,
             );
           }
