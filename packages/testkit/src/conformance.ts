@@ -3,7 +3,14 @@
  * naming what is wrong; `testConnector` turns them into vitest tests, and the testkit's own tests run
  * deliberately broken connectors through them to prove every check can fail.
  */
-import { FIELD_CATEGORIES, type Identity, identitiesOf, type Page, type RuntimeConnector } from '@custodian/core';
+import {
+  FIELD_CATEGORIES,
+  type Identity,
+  identitiesOf,
+  type Page,
+  type RuntimeConnector,
+  type StreamDefinition,
+} from '@custodian/core';
 import { futureOf, movedBackwards } from './checkpoints.js';
 import { checkDeletes } from './checks/deletes.js';
 import { checkFaults } from './checks/faults.js';
@@ -31,12 +38,23 @@ export {
 } from './harness.js';
 
 /**
+ * A stream that resumes from a modified-time watermark. Full-diff streams are left out: their timestamp
+ * versions a whole snapshot (a CSV file's mtime), and any change rightly re-reads all of it.
+ */
+const watermarked = (s: StreamDefinition) => s.cursor === 'timestamp' && s.deletes.kind !== 'full-diff';
+
+/**
  * Equal timestamps across a page boundary: the fixture gives more than two pages of records one same
  * modified time (a bulk update), then an incremental read, resumed after each of its pages, must see them all.
- * Returns whether the fixture could stage the tie for this stream.
+ * Returns whether the fixture could stage a tie spanning a page boundary of this stream.
  */
-async function checkTies(h: Harness, stream: string, full: Page[], problem: (m: string) => void): Promise<boolean> {
-  const pageSize = Math.max(1, ...full.map((p) => p.records.length));
+async function checkTies(
+  h: Harness,
+  stream: string,
+  full: Page[],
+  pageSize: number,
+  problem: (m: string) => void,
+): Promise<boolean> {
   const touched = (await h.fixture.bulkModify?.(stream, pageSize * 2 + 1)) ?? [];
   if (touched.length === 0) return false;
   const pages = await readAll(h.rc, stream, full.at(-1)?.checkpoint ?? null);
@@ -44,8 +62,8 @@ async function checkTies(h: Harness, stream: string, full: Page[], problem: (m: 
   const missing = touched.filter((id) => !seen.has(id));
   if (missing.length > 0)
     problem(`stream ${stream}: ${missing.length} of ${touched.length} records modified at one same time were not read`);
-  const spanning = pages.filter((p) => p.records.some((r) => touched.includes(r.ref.id))).length;
-  if (spanning < 2) problem(`stream ${stream}: the ${touched.length} tied records did not span a page boundary`);
+  // Too few records to fill two pages of this stream: nothing staged here.
+  if (pages.filter((p) => p.records.some((r) => touched.includes(r.ref.id))).length < 2) return false;
   for (let i = 0; i + 1 < pages.length; i++) {
     const union = new Set([...ids(pages.slice(0, i + 1)), ...ids(await readAll(h.rc, stream, pages[i]!.checkpoint))]);
     const lost = touched.filter((id) => !union.has(id));
@@ -135,7 +153,7 @@ export const CHECKS: Record<Group, Check> = {
         if (back.length > 0)
           problem(`stream ${s.name}: a second read moved the checkpoint backwards (${back.join(', ')})`);
       }
-      if (last && s.cursor === 'timestamp') {
+      if (last && watermarked(s)) {
         const future = futureOf(last) as typeof last;
         if (JSON.stringify(future) === JSON.stringify(last))
           problem(
@@ -151,12 +169,13 @@ export const CHECKS: Record<Group, Check> = {
       }
     }
     // Ties last: staging them modifies the fixture's data.
-    const timestamped = h.rc.streams.filter((s) => s.cursor === 'timestamp');
+    const timestamped = h.rc.streams.filter(watermarked);
     let staged = 0;
-    for (const s of timestamped) if (await checkTies(h, s.name, finals.get(s.name)!, problem)) staged++;
+    const pageSize = Math.max(1, ...[...finals.values()].flat().map((p) => p.records.length));
+    for (const s of timestamped) if (await checkTies(h, s.name, finals.get(s.name)!, pageSize, problem)) staged++;
     if (timestamped.length > 0 && staged === 0)
       problem(
-        'the fixture stages no equal timestamps (bulkModify), so ties across a page boundary are untested: add bulkModify to the fixture',
+        'the fixture stages no equal timestamps across a page boundary (bulkModify), so ties are untested: add bulkModify to the fixture',
       );
   },
 
