@@ -21,4 +21,12 @@ export {
   startFaultProxy,
 } from './fault-proxy.js';
 export { captureLogger } from './logs.js';
+export { createRedactor, type Recorder, type RecordOptions, recordHttp } from './recorder.js';
+export {
+  createStrictNock,
+  createStrictNockFromFile,
+  type StrictTransport,
+  strictNock,
+  strictNockFromFile,
+} from './strict-nock.js';
 export { testConnector } from './test-connector.js';
