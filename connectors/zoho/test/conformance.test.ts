@@ -29,7 +29,7 @@ testConnector({
       bulkModify: async (stream, count) => {
         frozen = new Date(Date.now() - 2000);
         const touched = app.store
-          .sortedIndex(stream)
+          .sortedIndex(stream as Parameters<typeof app.store.sortedIndex>[0])
           .slice(0, count)
           .map(({ id }) => app.store.update(id, {})?.id);
         frozen = null;
