@@ -4,7 +4,7 @@
  * OAuth refresh-token grant, bearer tokens, a change feed ordered by (updatedAt, id) that carries
  * deletions as tombstones, search, get, patch with a version check, delete, and a daily quota.
  *
- * Run it on its own: `pnpm tsx contact-store.ts --port 4780` (then `custodian --config custodian.config.yaml sync`).
+ * Run it on its own: `pnpm --filter @custodian/example-custom-connector run serve-store` (127.0.0.1:4780).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
