@@ -70,5 +70,6 @@ describe('custodian.config.yaml with module: ./my-connector.ts', () => {
     expect(where.code).toBe(0);
     expect(where.stdout).toContain('"contact-store"');
     expect(where.stdout).toContain('c00007');
-  });
+    // Two CLI processes that each open an embedded ledger: slow on a loaded machine.
+  }, 180_000);
 });

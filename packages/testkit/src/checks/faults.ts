@@ -173,7 +173,7 @@ const SCENARIOS: Record<string, Scenario> = {
       if (r.isTokenRequest) {
         refreshed = true;
         // A slow token endpoint: late 401s must join the refresh in flight, not start their own.
-        return { delayMs: 150 };
+        return { delayMs: 500 };
       }
       if (refreshed) return undefined;
       if (++arrived >= 3) release();
