@@ -6,6 +6,9 @@
  * classification (plus the usual name keys); tokens and secrets by key; Authorization, cookies and
  * request bodies are not recorded at all. Pseudonyms are consistent within one recording (the same
  * email becomes the same placeholder everywhere) and unlinkable across recordings (a random salt).
+ *
+ * Why a proxy and not `nock.recorder`: the proxy records any process (the CLI, a worker, a script against
+ * a sandbox account), whatever its HTTP stack, and it is the fault proxy the conformance suite already uses.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
