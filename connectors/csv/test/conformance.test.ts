@@ -25,4 +25,5 @@ testConnector({
   },
   // Local files: reading a page is one parse of the file, so no vendor calls at all.
   callsPerPage: 0,
+  skip: { faults: 'local files: there is no HTTP transport to inject vendor faults into' },
 });

@@ -15,13 +15,30 @@ const world = createSeedWorld({ people: 3000, seed: 5, now: new Date('2026-11-01
 testConnector({
   connector: hubspot,
   system: 'hubspot',
-  async fixture() {
+  async fixture(env) {
     const app = createHubSpotApp(world, CLIENT);
     const server = await createVendorServer(app, { knobs: { rateLimits: false } });
     const first = [...app.objects('contacts').values()].find((r) => r.properties.email);
     return {
-      options: { auth: { type: 'oauth', ...CLIENT }, baseUrl: server.url, searchLagSeconds: 0, lookbackMinutes: 0 },
+      options: {
+        auth: { type: 'oauth', ...CLIENT },
+        baseUrl: await env.route(server.url),
+        searchLagSeconds: 0,
+        lookbackMinutes: 0,
+      },
       secrets: [CLIENT.clientSecret, CLIENT.refreshToken, String(first?.properties.email ?? 'unused@example.test')],
+      // A bulk update: HubSpot stamps every record of it with one modification time.
+      bulkModify: async (stream, count) => {
+        const at = new Date(Date.now() - 2000).toISOString();
+        const prop = stream === 'notes' ? 'hs_lastmodifieddate' : 'lastmodifieddate';
+        return [...app.objects(stream as 'contacts' | 'notes').values()].slice(0, count).map((r) => {
+          r.updatedAt = at;
+          r.properties[prop] = at;
+          return r.id;
+        });
+      },
+      // https://developers.hubspot.com/docs/api/usage-details#error-responses (daily limit)
+      faults: { quota: { status: 429, body: { status: 'error', errorType: 'RATE_LIMIT', policyName: 'DAILY' } } },
       cleanup: () => server.close(),
     };
   },

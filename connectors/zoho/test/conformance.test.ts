@@ -16,13 +16,29 @@ const world = createSeedWorld({ people: 8000, seed: 5, now: new Date('2026-11-01
 testConnector({
   connector: zoho,
   system: 'zoho',
-  async fixture() {
-    const app = createZohoApp(world, { ...CLIENT, callsPerSecond: 10_000 });
+  async fixture(env) {
+    let frozen: Date | null = null;
+    const app = createZohoApp(world, { ...CLIENT, callsPerSecond: 10_000, now: () => frozen ?? new Date() });
     const server = await createVendorServer(app);
+    const url = await env.route(server.url);
     const first = app.store.get(app.store.sortedIndex('Contacts')[0]?.id ?? '');
     return {
-      options: { dataCentre: 'eu', apiBaseUrl: server.url, accountsUrl: server.url, ...CLIENT },
+      options: { dataCentre: 'eu', apiBaseUrl: url, accountsUrl: url, ...CLIENT },
       secrets: [CLIENT.clientSecret, CLIENT.refreshToken, String(first?.Email ?? 'unused@example.test')],
+      // A mass update: Zoho stamps every record of it with one Modified_Time.
+      bulkModify: async (stream, count) => {
+        frozen = new Date(Date.now() - 2000);
+        const touched = app.store
+          .sortedIndex(stream as Parameters<typeof app.store.sortedIndex>[0])
+          .slice(0, count)
+          .map(({ id }) => app.store.update(id, {})?.id);
+        frozen = null;
+        return touched.filter((id): id is string => !!id);
+      },
+      // https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html (credits used up)
+      faults: {
+        quota: { status: 429, headers: { 'x-api-credits-remaining': '0' }, body: { code: 'LIMIT_EXCEEDED' } },
+      },
       cleanup: () => server.close(),
     };
   },

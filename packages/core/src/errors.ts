@@ -50,6 +50,9 @@ export const ERROR_CODES = {
   CUSTODIAN_ERR_SCHEDULE_UNKNOWN_JOB: 'Use a job name declared under `schedules:`.',
   CUSTODIAN_ERR_WORKER_NEEDS_POSTGRES: 'Set DATABASE_URL to a PostgreSQL server for `custodian worker`.',
   // --- sandbox ---
+  // --- connector authoring ---
+  CUSTODIAN_ERR_SCAFFOLD_INVALID:
+    'Pick a lower-case connector name (letters, digits, single dashes) that no folder under connectors/ uses yet.',
   // --- other ---
   CUSTODIAN_ERR_UNEXPECTED: 'This is a bug in Custodian; report it with the log (it holds no personal data).',
   CUSTODIAN_ERR_SANDBOX_START: 'A sandbox server could not start; free the port or choose another.',

@@ -94,6 +94,14 @@ describe('connector runtime: retries and backoff', () => {
     await expect(rc.find([])).rejects.toMatchObject({ code: 'CUSTODIAN_ERR_CONNECTOR_RATE_LIMITED', system: 'crm' });
   });
 
+  it("honours Retry-After when the connector's own classifier leaves it out", async () => {
+    const s = scripted((n) => (n === 0 ? http(429, { 'retry-after': '3' }) : null));
+    const own = defineConnector({ ...s.definition, classifyError: () => ({ kind: 'rate_limited' as const }) });
+    const waits: number[] = [];
+    await (await createRuntimeConnector(own, runtimeInput(waits))).find([]);
+    expect(waits).toEqual([3000]);
+  });
+
   it('stops after maxRetries with the attempt count in the message', async () => {
     const s = scripted(() => http(500));
     const rc = await createRuntimeConnector(s.definition, runtimeInput([], { maxRetries: 2 }));

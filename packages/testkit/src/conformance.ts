@@ -4,113 +4,78 @@
  * deliberately broken connectors through them to prove every check can fail.
  */
 import {
-  type AnyConnectorDefinition,
-  type Checkpoint,
-  type CrmRecord,
-  createRuntimeConnector,
   FIELD_CATEGORIES,
   type Identity,
   identitiesOf,
   type Page,
   type RuntimeConnector,
+  type StreamDefinition,
 } from '@custodian/core';
-import { captureLogger } from './logs.js';
+import { futureOf, movedBackwards } from './checkpoints.js';
+import { checkDeletes } from './checks/deletes.js';
+import { checkFaults } from './checks/faults.js';
+import {
+  type Check,
+  type ConformanceInput,
+  firstPerson,
+  GROUPS,
+  type Group,
+  type Harness,
+  harness,
+  ids,
+  type Problem,
+  readAll,
+} from './harness.js';
 
-export const GROUPS = [
-  'definition',
-  'read',
-  'incremental',
-  'find',
-  'erase',
-  'update',
-  'opt-out',
-  'budget',
-  'logging',
-] as const;
-export type Group = (typeof GROUPS)[number];
+export {
+  type ConformanceInput,
+  type FaultShapes,
+  type Fixture,
+  type FixtureEnv,
+  GROUPS,
+  type Group,
+  type Problem,
+} from './harness.js';
 
-export interface Fixture {
-  /** Valid options pointing at this fixture's data (a fresh copy per check). */
-  options: unknown;
-  /** Values that must never appear in a log line (tokens, secrets, and the fixture's personal data). */
-  secrets?: string[];
-  cleanup?: () => Promise<void>;
-}
+/**
+ * A stream that resumes from a modified-time watermark. Full-diff streams are left out: their timestamp
+ * versions a whole snapshot (a CSV file's mtime), and any change rightly re-reads all of it.
+ */
+const watermarked = (s: StreamDefinition) => s.cursor === 'timestamp' && s.deletes.kind !== 'full-diff';
 
-export interface ConformanceInput {
-  connector: AnyConnectorDefinition;
-  /** Creates fresh data for one check (destructive checks erase and update records). */
-  fixture: () => Promise<Fixture>;
-  /** Every skipped group needs a written reason. */
-  skip?: Partial<Record<Group, string>>;
-  /** Most vendor calls one page may take (catches one-call-per-record patterns). @default 3 */
-  callsPerPage?: number;
-  system?: string;
-}
-
-export interface Problem {
-  group: Group;
-  message: string;
-}
-
-interface Harness {
-  rc: RuntimeConnector;
-  logs: string[];
-  calls: string[];
-  fixture: Fixture;
-  close(): Promise<void>;
-}
-
-async function harness(input: ConformanceInput): Promise<Harness> {
-  const fixture = await input.fixture();
-  const { logger, lines: logs } = captureLogger('trace');
-  const calls: string[] = [];
-  const rc = await createRuntimeConnector(input.connector, {
-    system: input.system ?? 'conformance',
-    options: fixture.options,
-    logger,
-    onCall: (op) => calls.push(op),
-    baseBackoffMs: 1,
-  });
-  return {
-    rc,
-    logs,
-    calls,
-    fixture,
-    async close() {
-      await rc.close();
-      await fixture.cleanup?.();
-    },
-  };
-}
-
-async function readAll(
-  rc: RuntimeConnector,
+/**
+ * Equal timestamps across a page boundary: the fixture gives more than two pages of records one same
+ * modified time (a bulk update), then an incremental read, resumed after each of its pages, must see them all.
+ * Returns whether the fixture could stage a tie spanning a page boundary of this stream.
+ */
+async function checkTies(
+  h: Harness,
   stream: string,
-  from: Checkpoint | null,
-  stopAfter = Number.POSITIVE_INFINITY,
-) {
-  const pages: Page[] = [];
-  for await (const page of rc.read(stream, from)) {
-    pages.push(page);
-    if (pages.length >= stopAfter) break;
-  }
-  return pages;
-}
-
-const ids = (pages: Page[]) => pages.flatMap((p) => p.records.map((r) => r.ref.id));
-
-async function firstPerson(rc: RuntimeConnector): Promise<CrmRecord | null> {
-  for (const s of rc.streams.filter((x) => x.kind === 'person')) {
-    for (const page of await readAll(rc, s.name, null)) {
-      const r = page.records.find((x) => identitiesOf(x.canonical).length > 0);
-      if (r) return r;
+  full: Page[],
+  pageSize: number,
+  problem: (m: string) => void,
+): Promise<boolean> {
+  const touched = (await h.fixture.bulkModify?.(stream, pageSize * 2 + 1)) ?? [];
+  if (touched.length === 0) return false;
+  const pages = await readAll(h.rc, stream, full.at(-1)?.checkpoint ?? null);
+  const seen = new Set(ids(pages));
+  const missing = touched.filter((id) => !seen.has(id));
+  if (missing.length > 0)
+    problem(`stream ${stream}: ${missing.length} of ${touched.length} records modified at one same time were not read`);
+  // Too few records to fill two pages of this stream: nothing staged here.
+  if (pages.filter((p) => p.records.some((r) => touched.includes(r.ref.id))).length < 2) return false;
+  for (let i = 0; i + 1 < pages.length; i++) {
+    const union = new Set([...ids(pages.slice(0, i + 1)), ...ids(await readAll(h.rc, stream, pages[i]!.checkpoint))]);
+    const lost = touched.filter((id) => !union.has(id));
+    if (lost.length > 0) {
+      problem(
+        `stream ${stream}: equal timestamps across the page ${i + 1}/${i + 2} boundary lose ${lost.length} record(s) on resume: use a (timestamp, id) watermark`,
+      );
+      break;
     }
   }
-  return null;
+  return true;
 }
-
-type Check = (h: Harness, input: ConformanceInput, problems: (message: string) => void) => Promise<void>;
 
 export const CHECKS: Record<Group, Check> = {
   async definition(h, input, problem) {
@@ -151,8 +116,10 @@ export const CHECKS: Record<Group, Check> = {
   },
 
   async incremental(h, _input, problem) {
+    const finals = new Map<string, Page[]>();
     for (const s of h.rc.streams) {
       const full = await readAll(h.rc, s.name, null);
+      finals.set(s.name, full);
       const expected = new Set(ids(full));
       // Resume from every committed checkpoint: nothing may be lost.
       for (let i = 0; i < full.length; i++) {
@@ -167,15 +134,49 @@ export const CHECKS: Record<Group, Check> = {
           break;
         }
       }
+      for (let i = 1; i < full.length; i++) {
+        const back = movedBackwards(full[i - 1]!.checkpoint, full[i]!.checkpoint);
+        if (back.length > 0) {
+          problem(`stream ${s.name}: the checkpoint moved backwards at page ${i + 1} (${back.join(', ')})`);
+          break;
+        }
+      }
       const last = full.at(-1)?.checkpoint ?? null;
       if (last && s.cursor !== 'none') {
-        const again = ids(await readAll(h.rc, s.name, last));
+        const secondRead = await readAll(h.rc, s.name, last);
+        const again = ids(secondRead);
         if (again.length > 0)
           problem(
             `stream ${s.name}: a second read from the final checkpoint returned ${again.length} unchanged record(s)`,
           );
+        const back = secondRead.length > 0 ? movedBackwards(last, secondRead.at(-1)!.checkpoint) : [];
+        if (back.length > 0)
+          problem(`stream ${s.name}: a second read moved the checkpoint backwards (${back.join(', ')})`);
+      }
+      if (last && watermarked(s)) {
+        const future = futureOf(last) as typeof last;
+        if (JSON.stringify(future) === JSON.stringify(last))
+          problem(
+            `stream ${s.name}: its final checkpoint holds no timestamp (ISO-8601 or epoch ms) though its cursor is timestamp`,
+          );
+        else {
+          const fromFuture = ids(await readAll(h.rc, s.name, future));
+          if (fromFuture.length > 0)
+            problem(
+              `stream ${s.name}: a checkpoint from the future returned ${fromFuture.length} record(s), expected none`,
+            );
+        }
       }
     }
+    // Ties last: staging them modifies the fixture's data.
+    const timestamped = h.rc.streams.filter(watermarked);
+    let staged = 0;
+    const pageSize = Math.max(1, ...[...finals.values()].flat().map((p) => p.records.length));
+    for (const s of timestamped) if (await checkTies(h, s.name, finals.get(s.name)!, pageSize, problem)) staged++;
+    if (timestamped.length > 0 && staged === 0)
+      problem(
+        'the fixture stages no equal timestamps across a page boundary (bulkModify), so ties are untested: add bulkModify to the fixture',
+      );
   },
 
   async find(h, _input, problem) {
@@ -264,6 +265,10 @@ export const CHECKS: Record<Group, Check> = {
       if (v && text.includes(v)) problem(`a log line contains a secret or personal value (${v.slice(0, 3)}…)`);
     void input;
   },
+
+  deletes: (h, input, problem) => checkDeletes(h, input, problem),
+  // Run by runCheck with a fresh fault-proxied fixture per scenario.
+  faults: async () => {},
 };
 
 const CAPABILITY_OF: Partial<Record<Group, Parameters<RuntimeConnector['has']>[0]>> = {
@@ -275,14 +280,23 @@ const CAPABILITY_OF: Partial<Record<Group, Parameters<RuntimeConnector['has']>[0
 
 /** Run one group; returns its problems (a missing capability or a skip with a reason returns none). */
 export async function runCheck(input: ConformanceInput, group: Group): Promise<Problem[]> {
-  const h = await harness(input);
   const problems: Problem[] = [];
+  const problem = (message: string) => problems.push({ group, message });
+  if (group === 'faults') {
+    try {
+      await checkFaults(input, problem);
+    } catch (err) {
+      problem(`threw: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return problems;
+  }
+  const h = await harness(input, { faults: group === 'deletes' });
   try {
     const cap = CAPABILITY_OF[group];
     if (cap && !h.rc.has(cap)) return [];
-    await CHECKS[group](h, input, (message) => problems.push({ group, message }));
+    await CHECKS[group](h, input, problem);
   } catch (err) {
-    problems.push({ group, message: `threw: ${err instanceof Error ? err.message : String(err)}` });
+    problem(`threw: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     await h.close();
   }

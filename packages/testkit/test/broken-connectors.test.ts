@@ -33,7 +33,7 @@ function connector(flaws: Flaws = {}) {
       {
         name: 'people',
         kind: 'person',
-        cursor: 'timestamp',
+        cursor: 'opaque',
         deletes: { kind: 'none', reason: 'in-memory test store' },
         fields: [
           { name: 'email', category: 'contact.email', canonical: 'email' },

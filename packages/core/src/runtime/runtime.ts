@@ -12,6 +12,7 @@ import {
   type Capability,
   type Checkpoint,
   type CheckResult,
+  type ClassifiedFailure,
   CORE_VERSION,
   type ConnectorOperations,
   type CrmUser,
@@ -211,7 +212,16 @@ export async function createRuntimeConnector(
     throw quotaError(operation, message);
   };
 
-  const classify = (err: unknown) => definition.classifyError?.(err) ?? defaultClassify(err);
+  const classify = (err: unknown): ClassifiedFailure => {
+    const own = definition.classifyError?.(err);
+    if (!own) return defaultClassify(err);
+    // Retry-After is honoured whoever classified the failure: a connector's classifier need not read it.
+    if (own.kind === 'rate_limited' && own.retryAfterMs === undefined) {
+      const retryAfterMs = defaultClassify(err).retryAfterMs;
+      if (retryAfterMs !== undefined) return { ...own, retryAfterMs };
+    }
+    return own;
+  };
 
   let setupOps: ConnectorOperations | null = null;
 
