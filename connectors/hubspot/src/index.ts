@@ -190,6 +190,27 @@ export function classifyHubSpotError(err: unknown, now: Date = new Date()): Clas
   return { kind: 'bad_request', status, message: `HubSpot rejected the request (${category})` };
 }
 
+/** Latency jitter (ms) between when the client sends and when HubSpot counts a request, that the limits absorb. */
+export const ARRIVAL_JITTER_MS = 500;
+
+/**
+ * A vendor limit of `max` requests per `windowMs` as a runtime (p-queue) group that never trips it.
+ * HubSpot counts a rolling window from when requests arrive; the runtime counts fixed windows from when it
+ * sends. Declaring the limit as is (190 per 10 s) fires the whole allowance at each window start, and a
+ * burst arriving a little early lands in HubSpot's previous window: the first bench measured 197 requests
+ * per 10 s and two 429s. Sliced into windows of `perWindow` calls, any span of `windowMs` plus the jitter
+ * holds at most `max` sends, so no window HubSpot counts can exceed it; the rate stays at about
+ * `max * windowMs / (windowMs + jitter)` (about 95% of the ceiling).
+ */
+export function spreadLimit(max: number, windowMs: number, perWindow = 5) {
+  const slices = Math.floor(max / perWindow);
+  return {
+    intervalCap: perWindow,
+    intervalMs: Math.floor((windowMs + ARRIVAL_JITTER_MS) / slices) + 1,
+    concurrency: 10,
+  };
+}
+
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -206,15 +227,9 @@ export default defineConnector({
   streams: (options: HubSpotOptions) => streamsFor(options.customProperties),
   limits: (options: HubSpotOptions) => ({
     groups: {
-      // HubSpot counts a rolling 10 s; the runtime's limiter counts fixed windows that start when the client
-      // sends, HubSpot's start when the request arrives. A burst of the whole allowance at a window start
-      // plus latency jitter lets the next burst land in HubSpot's previous window (the 197/10 s and 429s
-      // the first bench measured). So a tenth of the burst per window of 1.025 s: any 10 s span holds at
-      // most ten window starts (the allowance), with 250 ms of jitter to spare, at 98% of the ceiling.
-      default: { intervalMs: 1_025, intervalCap: TIER_LIMITS[options.tier].burst / 10, concurrency: 10 },
-      // Search: 5 per second per token, outside the burst (search guide); windows of 1.25 s leave the same
-      // jitter margin, since incremental runs make few searches.
-      search: { intervalMs: 1_250, intervalCap: 5, concurrency: 5 },
+      default: spreadLimit(TIER_LIMITS[options.tier].burst, 10_000),
+      // Search: 5 per second per token, outside the burst (search guide).
+      search: spreadLimit(5, 1_000, 1),
     },
     daily: TIER_LIMITS[options.tier].daily,
   }),

@@ -6,7 +6,7 @@
 import { ConnectorError } from '@custodian/core';
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import hubspot from '../src/index.js';
+import hubspot, { ARRIVAL_JITTER_MS, spreadLimit } from '../src/index.js';
 import { nextMidnightIn } from '../src/quota.js';
 import { API, captureLogger, collect, connect, contact } from './helpers.js';
 
@@ -163,6 +163,33 @@ describe('long property lists', () => {
     const first = pages[0]?.records[0];
     expect(first?.canonical.email).toBe('person1@example.org');
     expect(first?.fields.custom_field_with_a_long_name_399).toBe('value-1001');
+  });
+});
+
+describe('declared limits', () => {
+  it('slice each HubSpot limit so no span of its window plus the jitter holds more sends than it allows', async () => {
+    for (const [max, windowMs, perWindow] of [
+      [190, 10_000, 5],
+      [100, 10_000, 5],
+      [5, 1_000, 1],
+    ] as const) {
+      const g = spreadLimit(max, windowMs, perWindow);
+      // Worst case: every window's calls sent at its start; slide a span of windowMs + jitter over them.
+      const sends = Array.from({ length: 400 }, (_, k) => Array(g.intervalCap).fill(k * g.intervalMs)).flat();
+      let worst = 0;
+      for (let i = 0, j = 0; i < sends.length; i++) {
+        while (sends[i] - sends[j] >= windowMs + ARRIVAL_JITTER_MS) j++;
+        worst = Math.max(worst, i - j + 1);
+      }
+      expect(worst).toBeLessThanOrEqual(max);
+      // ...and the rate stays within 10% of the ceiling.
+      expect((g.intervalCap / g.intervalMs) * windowMs).toBeGreaterThanOrEqual(
+        0.9 * max * (windowMs / (windowMs + ARRIVAL_JITTER_MS)),
+      );
+    }
+    const c = await connect({ tier: 'professional' });
+    expect(c.limits.groups.default).toEqual(spreadLimit(190, 10_000));
+    expect(c.limits.groups.search).toEqual(spreadLimit(5, 1_000, 1));
   });
 });
 
