@@ -196,13 +196,15 @@ export const ARRIVAL_JITTER_MS = 500;
 /**
  * A vendor limit of `max` requests per `windowMs` as a runtime (p-queue) group that never trips it.
  * HubSpot counts a rolling window from when requests arrive; the runtime counts fixed windows from when it
- * sends. Declaring the limit as is (190 per 10 s) fires the whole allowance at each window start, and a
- * burst arriving a little early lands in HubSpot's previous window: the first bench measured 197 requests
- * per 10 s and two 429s. Sliced into windows of `perWindow` calls, any span of `windowMs` plus the jitter
- * holds at most `max` sends, so no window HubSpot counts can exceed it; the rate stays at about
- * `max * windowMs / (windowMs + jitter)` (about 95% of the ceiling).
+ * sends. Declared as is (190 per 10 s) the whole allowance fires at each window start and a burst arriving
+ * a little early lands in HubSpot's previous window. Worse, p-queue 9.3.5's fixed windows (the runtime does
+ * not set `strict`) let more than `intervalCap` tasks start per window when the queue drains between tasks,
+ * as a sequential pull does: simulated with 4 sequential callers, cap 5 per 277 ms started up to 12 per
+ * window (264 per 10 s), which is where the first bench's 197 per 10 s came from. With one call per window
+ * it keeps its count. So: one call per window, windows sized so that any span of `windowMs` plus the arrival
+ * jitter holds at most `max` sends; the rate is about `max * windowMs / (windowMs + jitter)` (~95%).
  */
-export function spreadLimit(max: number, windowMs: number, perWindow = 5) {
+export function spreadLimit(max: number, windowMs: number, perWindow = 1) {
   const slices = Math.floor(max / perWindow);
   return {
     intervalCap: perWindow,
@@ -229,7 +231,7 @@ export default defineConnector({
     groups: {
       default: spreadLimit(TIER_LIMITS[options.tier].burst, 10_000),
       // Search: 5 per second per token, outside the burst (search guide).
-      search: spreadLimit(5, 1_000, 1),
+      search: spreadLimit(5, 1_000),
     },
     daily: TIER_LIMITS[options.tier].daily,
   }),
