@@ -241,7 +241,7 @@ export default defineConnector({
   setup(options: HubSpotOptions, ctx) {
     const basePath = options.baseUrl.replace(/\/$/, '');
     const auth = options.auth;
-    const quota = createQuotaTracker(options.portalTimeZone);
+    const quota = createQuotaTracker(options.portalTimeZone, TIER_LIMITS[options.tier].burst);
     const client = new Client({ basePath, numberOfApiCallRetries: 0 });
     const tokens =
       auth.type === 'private-app'

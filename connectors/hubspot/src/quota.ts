@@ -99,8 +99,9 @@ export const dailyLimitContextOf = (err: unknown): DailyLimitContext | undefined
   typeof err === 'object' && err !== null ? dailyContext.get(err) : undefined;
 
 /** Per connector: the last snapshot, reported to the runtime after every call. */
-export function createQuotaTracker(timeZone: string) {
+export function createQuotaTracker(timeZone: string, declaredBurst: number) {
   let last: RateLimitSnapshot = {};
+  let warnedBurst = false;
   const usage = () =>
     last.daily !== undefined && last.dailyRemaining !== undefined
       ? { used: Math.max(0, last.daily - last.dailyRemaining), limit: last.daily }
@@ -112,6 +113,14 @@ export function createQuotaTracker(timeZone: string) {
     last: (): RateLimitSnapshot => last,
     /** Feed the runtime's stop-share guard with the daily usage HubSpot reported. */
     report(ctx: OperationContext): void {
+      // A marketplace app gets 110 per 10 s whatever the tier: the declared limits would then draw 429s.
+      if (!warnedBurst && last.max !== undefined && last.intervalMs === 10_000 && last.max < declaredBurst) {
+        warnedBurst = true;
+        ctx.log.warn(
+          { reportedMax: last.max, declaredMax: declaredBurst },
+          'HubSpot reports a lower burst limit than the configured tier declares; set `tier` to match',
+        );
+      }
       const u = usage();
       if (u && u.limit > 0) ctx.reportQuota({ ...u, resetAt: nextMidnightIn(timeZone, ctx.now()) });
     },

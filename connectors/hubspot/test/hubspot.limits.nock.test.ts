@@ -223,6 +223,28 @@ describe('quota from response headers', () => {
     expect((err as Error).message).toContain('used 950 of 1000');
   });
 
+  it('warns once when HubSpot reports a lower burst limit than the tier declares', async () => {
+    nock(API)
+      .post('/crm/v3/objects/contacts/batch/read')
+      .query(true)
+      .times(2)
+      .reply(
+        200,
+        { status: 'COMPLETE', results: [], startedAt: at, completedAt: at },
+        {
+          ...usage(10, 625_000),
+          'X-HubSpot-RateLimit-Max': '110',
+        },
+      );
+    const { logger, lines } = captureLogger();
+    const c = await connect({ tier: 'enterprise' }, logger);
+    await c.get([ref('contacts', '1')]);
+    await c.get([ref('contacts', '1')]);
+    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.reportedMax === 110);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ declaredMax: 190, level: 40 });
+  });
+
   it('a DAILY 429 pauses until midnight in the portal time zone, naming the usage', async () => {
     nock(API)
       .get('/crm/v3/objects/contacts')
