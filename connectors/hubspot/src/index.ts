@@ -9,16 +9,19 @@
  *
  * Required scopes per capability:
  * - read/find/get (contacts): crm.objects.contacts.read; notes stream and related: crm.objects.contacts.read
- *   (notes are engagements read with the contacts scope) and association reads.
- * - erase/update: crm.objects.contacts.write (GDPR delete uses the same scope).
- * - opt-out: communication_preferences.read_write (or .read + .write).
+ *   (notes are engagements read with the contacts scope) and association reads; companies and deals
+ *   streams: crm.objects.companies.read, crm.objects.deals.read.
+ * - erase/update: crm.objects.contacts.write (GDPR delete uses the same scope), and the companies/deals
+ *   write scopes for those objects.
+ * - opt-out: communication_preferences.read_write (or .read + .write), and the v4 status scopes.
  *
  * Rate limits: burst per app, 100 requests per 10 s (free, starter) or 190 (professional, enterprise); daily
- * 250,000 / 625,000 / 1,000,000 per account; search is its own group at 5 requests per second. A 429 waits
- * (X-HubSpot-RateLimit-Interval-Milliseconds, else Retry-After); a 429 with `policyName: DAILY` pauses the
- * system until the next midnight. HubSpot resets at midnight in the portal's time zone; we do not know that
- * zone, so we use the next UTC midnight (up to 14 h early: the first call after it may 429 again and pause
- * again). The SDK's own retries and limiter stay off (`numberOfApiCallRetries: 0`): the runtime does that.
+ * 250,000 / 625,000 / 1,000,000 per account; search is exempt from the burst and has its own limit of 5
+ * requests per second, declared as the `search` group. Every answer's X-HubSpot-RateLimit-Daily and
+ * -Daily-Remaining go to the runtime's quota guard (it stops at its configured share of the day); -Max,
+ * -Remaining and -Interval-Milliseconds time the wait after a 429. A 429 with `policyName: DAILY` pauses the
+ * system until the next midnight in `portalTimeZone` (HubSpot resets there; `doctor` checks the zone against
+ * the account details). The SDK's own retries and limiter stay off (`numberOfApiCallRetries: 0`).
  *
  * Notes: the first read lists every record (pages of 100, notes with their contact associations inline);
  * later reads search `lastmodifieddate` (pages of 200) from a composite watermark `(since, seen ids at
@@ -26,12 +29,16 @@
  * the 10,000-result cap of search is never reached and no window splitting is needed. The upper bound is
  * `now - searchLagSeconds` (search lags writes) and each run restarts `lookbackMinutes` earlier. Each
  * incremental run then lists `archived=true` to mark archived records. Notes outlive their contact in
- * HubSpot, so erase handles notes refs given to it (delete or redact, `eraseNotes`).
+ * HubSpot, so erase handles notes refs given to it (delete or redact, `eraseNotes`). Companies and deals are
+ * read like notes (their contacts inline on lists, by batch association reads on search pages). Portal
+ * properties listed in `customProperties` are read too, each with its category; a property list too long
+ * for a list URL is split, the rest read by batch read (POST body) per page, so HubSpot never answers 414.
  */
 import {
   type ClassifiedFailure,
   createTokenManager,
   defineConnector,
+  FIELD_CATEGORIES,
   HttpError,
   nextUtcMidnight,
   parseRetryAfter,
@@ -39,7 +46,8 @@ import {
 import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import { createOperations } from './operations.js';
-import { STREAMS } from './streams.js';
+import { createQuotaTracker, dailyLimitContextOf, isTimeZone } from './quota.js';
+import { STREAM_NAMES, streamsFor } from './streams.js';
 
 export const hubspotOptions = z.object({
   auth: z.discriminatedUnion('type', [
@@ -73,6 +81,20 @@ export const hubspotOptions = z.object({
   legalBasisExplanation: z.string().default('Opt-out requested by the data subject (recorded by Custodian).'),
   /** Erasing a note: archive it, or blank its body (`hs_note_body`). */
   eraseNotes: z.enum(['delete', 'redact']).default('delete'),
+  /** The portal's IANA time zone (Settings > Account defaults); HubSpot resets the daily limit at its midnight. */
+  portalTimeZone: z.string().default('UTC').refine(isTimeZone, 'not an IANA time zone such as Europe/Berlin'),
+  /** The portal's own properties to read, per stream, each with its category. */
+  customProperties: z
+    .partialRecord(
+      z.enum(STREAM_NAMES),
+      z.array(
+        z.object({
+          name: z.string().regex(/^[a-z0-9_]+$/, 'a HubSpot property name'),
+          category: z.enum(FIELD_CATEGORIES),
+        }),
+      ),
+    )
+    .default({}),
 });
 export type HubSpotOptions = z.output<typeof hubspotOptions>;
 
@@ -126,13 +148,20 @@ export function classifyHubSpotError(err: unknown, now: Date = new Date()): Clas
   const body = parsed.success ? parsed.data : undefined;
   const category = body?.category ?? 'no category';
   if (status === 429) {
-    if (body?.policyName === 'DAILY')
+    if (body?.policyName === 'DAILY') {
+      const daily = dailyLimitContextOf(err);
+      const resumeAt = daily?.resumeAt ?? nextUtcMidnight(now);
+      const usage =
+        daily?.used !== undefined && daily.limit !== undefined
+          ? `used ${daily.used} of ${daily.limit} requests today`
+          : 'usage not reported (no X-HubSpot-RateLimit-Daily headers)';
       return {
         kind: 'quota_exhausted',
         status,
-        message: 'HubSpot daily API limit reached (policyName DAILY); resuming at the next UTC midnight',
-        resumeAt: nextUtcMidnight(now),
+        message: `HubSpot daily API limit reached (policyName DAILY, ${usage}); resuming ${resumeAt.toISOString()} (midnight ${daily?.timeZone ?? 'UTC'})`,
+        resumeAt,
       };
+    }
     const interval = Number(header('x-hubspot-ratelimit-interval-milliseconds'));
     const retryAfterMs = parseRetryAfter(header('retry-after'), now) ?? (interval > 0 ? interval : undefined);
     return {
@@ -161,6 +190,29 @@ export function classifyHubSpotError(err: unknown, now: Date = new Date()): Clas
   return { kind: 'bad_request', status, message: `HubSpot rejected the request (${category})` };
 }
 
+/** Latency jitter (ms) between when the client sends and when HubSpot counts a request, that the limits absorb. */
+export const ARRIVAL_JITTER_MS = 500;
+
+/**
+ * A vendor limit of `max` requests per `windowMs` as a runtime (p-queue) group that never trips it.
+ * HubSpot counts a rolling window from when requests arrive; the runtime counts fixed windows from when it
+ * sends. Declared as is (190 per 10 s) the whole allowance fires at each window start and a burst arriving
+ * a little early lands in HubSpot's previous window. Worse, p-queue 9.3.5's fixed windows (the runtime does
+ * not set `strict`) let more than `intervalCap` tasks start per window when the queue drains between tasks,
+ * as a sequential pull does: simulated with 4 sequential callers, cap 5 per 277 ms started up to 12 per
+ * window (264 per 10 s), which is where the first bench's 197 per 10 s came from. With one call per window
+ * it keeps its count. So: one call per window, windows sized so that any span of `windowMs` plus the arrival
+ * jitter holds at most `max` sends; the rate is about `max * windowMs / (windowMs + jitter)` (~95%).
+ */
+export function spreadLimit(max: number, windowMs: number, perWindow = 1) {
+  const slices = Math.floor(max / perWindow);
+  return {
+    intervalCap: perWindow,
+    intervalMs: Math.floor((windowMs + ARRIVAL_JITTER_MS) / slices) + 1,
+    concurrency: 10,
+  };
+}
+
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -174,11 +226,12 @@ export default defineConnector({
   title: 'HubSpot CRM',
   core: '^0.1.0',
   options: hubspotOptions,
-  streams: STREAMS,
+  streams: (options: HubSpotOptions) => streamsFor(options.customProperties),
   limits: (options: HubSpotOptions) => ({
     groups: {
-      default: { intervalMs: 10_000, intervalCap: TIER_LIMITS[options.tier].burst, concurrency: 10 },
-      search: { intervalMs: 1_000, intervalCap: 5, concurrency: 5 },
+      default: spreadLimit(TIER_LIMITS[options.tier].burst, 10_000),
+      // Search: 5 per second per token, outside the burst (search guide).
+      search: spreadLimit(5, 1_000),
     },
     daily: TIER_LIMITS[options.tier].daily,
   }),
@@ -188,6 +241,7 @@ export default defineConnector({
   setup(options: HubSpotOptions, ctx) {
     const basePath = options.baseUrl.replace(/\/$/, '');
     const auth = options.auth;
+    const quota = createQuotaTracker(options.portalTimeZone, TIER_LIMITS[options.tier].burst);
     const client = new Client({ basePath, numberOfApiCallRetries: 0 });
     const tokens =
       auth.type === 'private-app'
@@ -216,7 +270,11 @@ export default defineConnector({
       client.setAccessToken(await tokens.token());
       return client;
     };
-    const ops = createOperations(authed, options, ctx.system);
+    const ops = createOperations(
+      authed,
+      { ...options, streams: streamsFor(options.customProperties), quota },
+      ctx.system,
+    );
     return {
       ...ops,
       async onAuthExpired() {

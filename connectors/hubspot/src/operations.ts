@@ -1,6 +1,7 @@
 /** HubSpot operations over the official SDK; every vendor call goes through `ctx.call`. */
 
 import {
+  type CallOptions,
   type Checkpoint,
   type CheckResult,
   ConnectorError,
@@ -9,24 +10,29 @@ import {
   CustodianError,
   type DeletedRecord,
   type FieldChange,
-  HttpError,
   type Identity,
   type OperationContext,
   type Page,
   type RecordRef,
   type RefResult,
+  type StreamDefinition,
 } from '@custodian/core';
 import type { Client } from '@hubspot/api-client';
 import { z } from 'zod';
-import { CONTACT_FIELDS, MODIFIED_PROPERTY, NOTE_FIELDS } from './streams.js';
+import { splitForUrl } from './properties.js';
+import { headerIn, type QuotaTracker, readRateLimitHeaders, sameTimeZone } from './quota.js';
+import { CONTACT_FIELDS, isHubSpotStream, modifiedProperty, STREAM_NAMES } from './streams.js';
+import { type AnswerWithHeaders, createOptOut, type OptOutOptions, sendRaw } from './subscriptions.js';
 
-export interface HubSpotRuntimeOptions {
+export interface HubSpotRuntimeOptions extends OptOutOptions {
   lookbackMinutes: number;
   searchLagSeconds: number;
   eraseNotes: 'delete' | 'redact';
-  subscriptionIds?: string[];
-  legalBasis: string;
-  legalBasisExplanation: string;
+  /** The streams with their properties (built-in and the portal's custom ones). */
+  streams: StreamDefinition[];
+  quota: QuotaTracker;
+  /** IANA zone of the portal: HubSpot resets the daily limit at its midnight. */
+  portalTimeZone: string;
 }
 
 interface VendorObject {
@@ -38,6 +44,8 @@ interface VendorObject {
   updatedAt?: Date | string;
   associations?: Record<string, { results: { id: string }[] }>;
 }
+
+const accountDetails = z.looseObject({ timeZone: z.string() });
 
 const LIST_LIMIT = 100;
 const SEARCH_LIMIT = 200;
@@ -111,14 +119,15 @@ export function mapContact(system: string, o: VendorObject): CrmRecord {
   };
 }
 
-export function mapNote(system: string, o: VendorObject, contactIds: string[]): CrmRecord {
+/** Notes (activities), companies and deals: their properties and the contacts they are associated with. */
+export function mapLinked(system: string, object: string, o: VendorObject, contactIds: string[]): CrmRecord {
   const p = o.properties;
   return {
-    ref: { system, object: 'notes', id: o.id },
-    kind: 'activity',
-    createdAt: iso(p.hs_createdate ?? o.createdAt),
+    ref: { system, object, id: o.id },
+    kind: object === 'notes' ? 'activity' : 'other',
+    createdAt: iso(p.hs_createdate ?? p.createdate ?? o.createdAt),
     updatedAt: iso(p.hs_lastmodifieddate ?? o.updatedAt),
-    lastActivityAt: iso(p.hs_timestamp ?? p.hs_lastmodifieddate),
+    lastActivityAt: iso(p.hs_timestamp ?? p.closedate ?? p.hs_lastmodifieddate),
     canonical: {},
     fields: { ...p },
     links: contactIds.map((id) => ({ system, object: 'contacts', id })),
@@ -141,17 +150,52 @@ export function createOperations(
   options: HubSpotRuntimeOptions,
   system: string,
 ): ConnectorOperations {
-  const propsOf = (stream: string) => (stream === 'notes' ? NOTE_FIELDS : CONTACT_FIELDS).map((f) => f.name);
+  const fieldsOf = new Map(options.streams.map((st) => [st.name, st.fields.map((f) => f.name)]));
+  const propsOf = (stream: string) => fieldsOf.get(stream) ?? [];
+  const observe = (res: AnswerWithHeaders) =>
+    options.quota.observe(readRateLimitHeaders((n) => res.headers.get(n) ?? undefined));
+  // The SDK 13.5 ignores client-level middleware, so headers are read from each answer's HttpInfo.
+  const withHeaders = <T>(info: { headers: Record<string, string>; data: T }): T => {
+    options.quota.observe(readRateLimitHeaders(headerIn(info.headers)));
+    return info.data;
+  };
 
-  /** Contact ids per note, one v4 batch call per 100 notes (never one call per record). */
-  async function noteContacts(noteIds: string[], ctx: OperationContext): Promise<Map<string, string[]>> {
+  /**
+   * Every vendor call: through the runtime (limits, retries, refresh), with the usage HubSpot reported fed
+   * to the runtime's quota guard and a failure tagged with the portal's reset time for the classifier.
+   */
+  const call = <T>(ctx: OperationContext, operation: string, fn: () => Promise<T>, callOptions?: CallOptions) =>
+    ctx.call(
+      operation,
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          // SDK errors (ApiException) carry the answer's headers: a 429 still reports the usage.
+          const headers = (err as { headers?: unknown } | null)?.headers;
+          if (headers && typeof headers === 'object' && !(headers instanceof Headers))
+            options.quota.observe(readRateLimitHeaders(headerIn(headers as Record<string, string>)));
+          options.quota.annotate(err, ctx.now());
+          throw err;
+        } finally {
+          options.quota.report(ctx);
+        }
+      },
+      callOptions,
+    );
+  const optOut = createOptOut(client, options, { call, observe, withHeaders });
+
+  /** Contact ids per record (notes, companies, deals), one v4 batch call per 100 (never one call per record). */
+  async function contactLinks(stream: string, ids: string[], ctx: OperationContext): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    for (const ids of chunk(noteIds, BATCH_LIMIT)) {
+    for (const part of chunk(ids, BATCH_LIMIT)) {
       // https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/post-crm-v4-associations-fromObjectType-toObjectType-batch-read
-      const res = await ctx.call('associations.batchRead', async () =>
-        (await client()).crm.associations.v4.batchApi.getPage('notes', 'contacts', {
-          inputs: ids.map((id) => ({ id })),
-        }),
+      const res = await call(ctx, 'associations.batchRead', async () =>
+        withHeaders(
+          await (await client()).crm.associations.v4.batchApi.getPageWithHttpInfo(stream, 'contacts', {
+            inputs: part.map((id) => ({ id })),
+          }),
+        ),
       );
       for (const r of res.results)
         out.set(
@@ -162,19 +206,23 @@ export function createOperations(
     return out;
   }
 
+  const mapOne = (stream: string, o: VendorObject, links: string[]) =>
+    stream === 'contacts' ? mapContact(system, o) : mapLinked(system, stream, o, [...new Set(links)]);
+
   async function mapPage(stream: string, objects: VendorObject[], ctx: OperationContext, inline: boolean) {
     if (stream === 'contacts') return objects.map((o) => mapContact(system, o));
     const links = inline
       ? new Map(objects.map((o) => [o.id, (o.associations?.contacts?.results ?? []).map((r) => r.id)]))
-      : await noteContacts(
+      : await contactLinks(
+          stream,
           objects.map((o) => o.id),
           ctx,
         );
-    return objects.map((o) => mapNote(system, o, [...new Set(links.get(o.id) ?? [])]));
+    return objects.map((o) => mapOne(stream, o, links.get(o.id) ?? []));
   }
 
   async function* read(stream: string, raw: Checkpoint | null, ctx: OperationContext): AsyncIterable<Page> {
-    if (stream !== 'contacts' && stream !== 'notes')
+    if (!isHubSpotStream(stream))
       throw new CustodianError('CUSTODIAN_ERR_CONNECTOR_OPTIONS_INVALID', `HubSpot has no stream "${stream}"`);
     const parsed = raw == null ? null : checkpointSchema.safeParse(raw);
     if (parsed && !parsed.success)
@@ -190,26 +238,46 @@ export function createOperations(
       since: ctx.now().getTime() - lookbackMs,
     };
     const properties = propsOf(stream);
-    const modified = MODIFIED_PROPERTY[stream] as string;
+    const modified = modifiedProperty(stream);
 
     if (cp.phase === 'backfill') {
       let after = cp.after;
       const since = cp.since;
+      // Properties that would push the list URL past the budget are read by batch read (POST body) per page.
+      const { inUrl, inBody } = splitForUrl(properties, ['hs_object_id', modified]);
       do {
         // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/get-crm-v3-objects-contacts
-        const res = await ctx.call(`${stream}.list`, async () =>
-          (await client()).crm.objects.basicApi.getPage(
-            stream,
-            LIST_LIMIT,
-            after ?? undefined,
-            properties,
-            undefined,
-            stream === 'notes' ? ['contacts'] : undefined,
-            false,
+        const res = await call(ctx, `${stream}.list`, async () =>
+          withHeaders(
+            await (await client()).crm.objects.basicApi.getPageWithHttpInfo(
+              stream,
+              LIST_LIMIT,
+              after ?? undefined,
+              inUrl,
+              undefined,
+              stream === 'contacts' ? undefined : ['contacts'],
+              false,
+            ),
           ),
         );
         after = res.paging?.next?.after ?? null;
-        const records = await mapPage(stream, res.results as VendorObject[], ctx, true);
+        const objects = res.results as VendorObject[];
+        if (inBody.length > 0 && objects.length > 0) {
+          const rest = new Map(
+            (
+              await batchRead(
+                stream,
+                objects.map((o) => o.id),
+                ctx,
+                undefined,
+                inBody,
+              )
+            ).map((o) => [o.id, o.properties]),
+          );
+          // A record archived between the two calls keeps what the list gave; the next run marks it archived.
+          for (const o of objects) o.properties = { ...o.properties, ...rest.get(o.id) };
+        }
+        const records = await mapPage(stream, objects, ctx, true);
         yield {
           records,
           checkpoint: after ? { phase: 'backfill', after, since } : { phase: 'incremental', since, seen: [] },
@@ -225,15 +293,18 @@ export function createOperations(
       let tieAfterId = cp.tieAfterId;
       const search = (filterGroups: unknown[], sortBy: string) =>
         // https://developers.hubspot.com/docs/api-reference/search/guide (5 requests/s per token, 10,000 results per query)
-        ctx.call(
+        call(
+          ctx,
           `${stream}.search`,
           async () =>
-            (await client()).crm.objects.searchApi.doSearch(stream, {
-              filterGroups: filterGroups as never,
-              sorts: [`${sortBy}` as never],
-              properties,
-              limit: SEARCH_LIMIT,
-            }),
+            withHeaders(
+              await (await client()).crm.objects.searchApi.doSearchWithHttpInfo(stream, {
+                filterGroups: filterGroups as never,
+                sorts: [`${sortBy}` as never],
+                properties,
+                limit: SEARCH_LIMIT,
+              }),
+            ),
           { group: 'search' },
         );
       for (;;) {
@@ -314,15 +385,17 @@ export function createOperations(
       const since = cp.since;
       do {
         // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/get-crm-v3-objects-contacts (archived=true)
-        const res = await ctx.call(`${stream}.listArchived`, async () =>
-          (await client()).crm.objects.basicApi.getPage(
-            stream,
-            LIST_LIMIT,
-            after ?? undefined,
-            ['hs_object_id'],
-            undefined,
-            undefined,
-            true,
+        const res = await call(ctx, `${stream}.listArchived`, async () =>
+          withHeaders(
+            await (await client()).crm.objects.basicApi.getPageWithHttpInfo(
+              stream,
+              LIST_LIMIT,
+              after ?? undefined,
+              ['hs_object_id'],
+              undefined,
+              undefined,
+              true,
+            ),
           ),
         );
         after = res.paging?.next?.after ?? null;
@@ -345,20 +418,23 @@ export function createOperations(
     ids: string[],
     ctx: OperationContext,
     idProperty?: string,
+    properties: string[] = propsOf(object),
   ): Promise<VendorObject[]> {
     const out: VendorObject[] = [];
     for (const part of chunk(ids, BATCH_LIMIT)) {
       // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/batch/post-crm-v3-objects-contacts-batch-read (207 lists missing ids)
-      const res = await ctx.call(`${object}.batchRead`, async () =>
-        (await client()).crm.objects.batchApi.read(
-          object,
-          {
-            inputs: part.map((id) => ({ id })),
-            properties: propsOf(object),
-            propertiesWithHistory: [],
-            ...(idProperty ? { idProperty } : {}),
-          },
-          false,
+      const res = await call(ctx, `${object}.batchRead`, async () =>
+        withHeaders(
+          await (await client()).crm.objects.batchApi.readWithHttpInfo(
+            object,
+            {
+              inputs: part.map((id) => ({ id })),
+              properties,
+              propertiesWithHistory: [],
+              ...(idProperty ? { idProperty } : {}),
+            },
+            false,
+          ),
         ),
       );
       out.push(...(res.results as VendorObject[]));
@@ -372,16 +448,19 @@ export function createOperations(
     for (const o of await batchRead('contacts', emails, ctx, 'email')) byId.set(o.id, mapContact(system, o));
     for (const phone of identities.filter((i) => i.kind === 'phone').map((i) => i.value)) {
       // https://developers.hubspot.com/docs/api-reference/search/guide : phone values are matched as stored.
-      const res = await ctx.call(
+      const res = await call(
+        ctx,
         'contacts.search',
         async () =>
-          (await client()).crm.objects.searchApi.doSearch('contacts', {
-            filterGroups: ['phone', 'mobilephone'].map((propertyName) => ({
-              filters: [{ propertyName, operator: 'EQ' as never, value: phone }],
-            })),
-            properties: propsOf('contacts'),
-            limit: SEARCH_LIMIT,
-          }),
+          withHeaders(
+            await (await client()).crm.objects.searchApi.doSearchWithHttpInfo('contacts', {
+              filterGroups: ['phone', 'mobilephone'].map((propertyName) => ({
+                filters: [{ propertyName, operator: 'EQ' as never, value: phone }],
+              })),
+              properties: propsOf('contacts'),
+              limit: SEARCH_LIMIT,
+            }),
+          ),
         { group: 'search' },
       );
       for (const o of res.results as VendorObject[]) byId.set(o.id, mapContact(system, o));
@@ -394,22 +473,12 @@ export function createOperations(
 
   async function get(refs: RecordRef[], ctx: OperationContext): Promise<(CrmRecord | null)[]> {
     const found = new Map<string, CrmRecord>();
-    for (const object of ['contacts', 'notes']) {
+    for (const object of STREAM_NAMES) {
       const ids = refs.filter((r) => r.object === object).map((r) => r.id);
       if (ids.length === 0) continue;
       const objs = await batchRead(object, ids, ctx);
-      const links =
-        object === 'notes'
-          ? await noteContacts(
-              objs.map((o) => o.id),
-              ctx,
-            )
-          : new Map();
-      for (const o of objs)
-        found.set(
-          `${object}:${o.id}`,
-          object === 'contacts' ? mapContact(system, o) : mapNote(system, o, links.get(o.id) ?? []),
-        );
+      const records = await mapPage(object, objs, ctx, false);
+      for (const r of records) found.set(`${object}:${r.ref.id}`, r);
     }
     return refs.map((r) => found.get(`${r.object}:${r.id}`) ?? null);
   }
@@ -421,10 +490,12 @@ export function createOperations(
       BATCH_LIMIT,
     )) {
       // https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/post-crm-v4-associations-fromObjectType-toObjectType-batch-read
-      const res = await ctx.call('associations.batchRead', async () =>
-        (await client()).crm.associations.v4.batchApi.getPage('contacts', 'notes', {
-          inputs: ids.map((id) => ({ id })),
-        }),
+      const res = await call(ctx, 'associations.batchRead', async () =>
+        withHeaders(
+          await (await client()).crm.associations.v4.batchApi.getPageWithHttpInfo('contacts', 'notes', {
+            inputs: ids.map((id) => ({ id })),
+          }),
+        ),
       );
       for (const r of res.results) for (const t of r.to) noteIds.add(String(t.toObjectId));
     }
@@ -449,6 +520,15 @@ export function createOperations(
     } else {
       results.push(...(await archive('notes', notes, ctx)));
     }
+    // Companies and deals have no GDPR delete: archiving is what HubSpot offers for them.
+    for (const object of ['companies', 'deals'])
+      results.push(
+        ...(await archive(
+          object,
+          refs.filter((r) => r.object === object),
+          ctx,
+        )),
+      );
     if (!opts.permanent) {
       results.push(...(await archive('contacts', contacts, ctx)));
       return results;
@@ -456,25 +536,19 @@ export function createOperations(
     for (const ref of contacts) {
       try {
         // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/gdpr/post-crm-v3-objects-contacts-gdpr-delete (one contact per call; blocklists the email)
-        await ctx.call(
+        // The SDK's discovery layer has no GDPR API; sendRaw goes through the same client and auth.
+        await call(
+          ctx,
           'contacts.gdprDelete',
-          async () => {
-            // The SDK's discovery layer has no GDPR API; apiRequest sends through the same client and auth.
-            const res = await (await client()).apiRequest({
-              method: 'POST',
-              path: '/crm/v3/objects/contacts/gdpr-delete',
-              body: { objectId: ref.id },
-            });
-            if (!res.ok) {
-              const body = await res.json().catch(() => null);
-              throw new HttpError(
-                res.status,
-                'POST /crm/v3/objects/contacts/gdpr-delete',
-                new Headers(Object.fromEntries(res.headers.entries())),
-                body,
-              );
-            }
-          },
+          async () =>
+            sendRaw(
+              await client(),
+              'POST',
+              '/crm/v3/objects/contacts/gdpr-delete',
+              'POST /crm/v3/objects/contacts/gdpr-delete',
+              observe,
+              { objectId: ref.id },
+            ),
           { idempotent: true },
         );
         results.push({ ref, outcome: 'done' });
@@ -489,8 +563,12 @@ export function createOperations(
   async function archive(object: string, refs: RecordRef[], ctx: OperationContext): Promise<RefResult[]> {
     for (const part of chunk(refs, BATCH_LIMIT)) {
       // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/batch/post-crm-v3-objects-contacts-batch-archive (204; already archived ids are no error)
-      await ctx.call(`${object}.batchArchive`, async () =>
-        (await client()).crm.objects.batchApi.archive(object, { inputs: part.map((r) => ({ id: r.id })) }),
+      await call(ctx, `${object}.batchArchive`, async () =>
+        withHeaders(
+          await (await client()).crm.objects.batchApi.archiveWithHttpInfo(object, {
+            inputs: part.map((r) => ({ id: r.id })),
+          }),
+        ),
       );
     }
     return refs.map((ref) => ({ ref, outcome: 'done' }));
@@ -498,7 +576,7 @@ export function createOperations(
 
   async function update(changes: FieldChange[], ctx: OperationContext): Promise<RefResult[]> {
     const results: RefResult[] = [];
-    for (const object of ['contacts', 'notes']) {
+    for (const object of STREAM_NAMES) {
       const mine = changes.filter((c) => c.ref.object === object);
       for (const part of chunk(mine, BATCH_LIMIT)) {
         const withExpect = part.filter((c) => c.expected && Object.keys(c.expected).length > 0);
@@ -522,13 +600,15 @@ export function createOperations(
         }
         if (ready.length === 0) continue;
         // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/batch/post-crm-v3-objects-contacts-batch-update
-        const res = await ctx.call(`${object}.batchUpdate`, async () =>
-          (await client()).crm.objects.batchApi.update(object, {
-            inputs: ready.map((c) => ({
-              id: c.ref.id,
-              properties: Object.fromEntries(Object.entries(c.set).map(([k, v]) => [k, v == null ? '' : String(v)])),
-            })),
-          }),
+        const res = await call(ctx, `${object}.batchUpdate`, async () =>
+          withHeaders(
+            await (await client()).crm.objects.batchApi.updateWithHttpInfo(object, {
+              inputs: ready.map((c) => ({
+                id: c.ref.id,
+                properties: Object.fromEntries(Object.entries(c.set).map(([k, v]) => [k, v == null ? '' : String(v)])),
+              })),
+            }),
+          ),
         );
         const missing = new Set(errorsOf(res).flatMap((e) => e.context?.ids ?? []));
         for (const c of ready)
@@ -575,25 +655,12 @@ export function createOperations(
         });
         continue;
       }
-      // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (status per subscription)
-      const status = await ctx.call('communicationPreferences.status', async () =>
-        (await client()).communicationPreferences.statusApi.getEmailStatus(email),
+      const confirmed = await optOut(email, ctx);
+      results.push(
+        confirmed
+          ? { ref, outcome: 'done' }
+          : { ref, outcome: 'failed', reason: 'HubSpot does not report the portal-wide unsubscribe on read-back' },
       );
-      const wanted = options.subscriptionIds?.length
-        ? options.subscriptionIds
-        : status.subscriptionStatuses.filter((s) => String(s.status).toUpperCase() === 'SUBSCRIBED').map((s) => s.id);
-      for (const subscriptionId of wanted) {
-        // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (POST /communication-preferences/v3/unsubscribe)
-        await ctx.call('communicationPreferences.unsubscribe', async () =>
-          (await client()).communicationPreferences.statusApi.unsubscribe({
-            emailAddress: email,
-            subscriptionId,
-            legalBasis: options.legalBasis as never,
-            legalBasisExplanation: options.legalBasisExplanation,
-          }),
-        );
-      }
-      results.push({ ref, outcome: 'done' });
     }
     return results;
   }
@@ -605,30 +672,81 @@ export function createOperations(
         'contacts read (crm.objects.contacts.read)',
         'check.contacts',
         // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/get-crm-v3-objects-contacts
-        async () => (await client()).crm.objects.basicApi.getPage('contacts', 1, undefined, ['hs_object_id']),
+        async () =>
+          withHeaders(
+            await (await client()).crm.objects.basicApi.getPageWithHttpInfo('contacts', 1, undefined, ['hs_object_id']),
+          ),
       ],
       [
         'notes read (crm.objects.contacts.read)',
         'check.notes',
-        async () => (await client()).crm.objects.basicApi.getPage('notes', 1, undefined, ['hs_object_id']),
+        async () =>
+          withHeaders(
+            await (await client()).crm.objects.basicApi.getPageWithHttpInfo('notes', 1, undefined, ['hs_object_id']),
+          ),
+      ],
+      [
+        'companies read (crm.objects.companies.read)',
+        'check.companies',
+        // https://developers.hubspot.com/docs/api-reference/crm-companies-v3/basic/get-crm-v3-objects-companies
+        async () =>
+          withHeaders(
+            await (await client()).crm.objects.basicApi.getPageWithHttpInfo('companies', 1, undefined, [
+              'hs_object_id',
+            ]),
+          ),
+      ],
+      [
+        'deals read (crm.objects.deals.read)',
+        'check.deals',
+        // https://developers.hubspot.com/docs/api-reference/crm-deals-v3/basic/get-crm-v3-objects-deals
+        async () =>
+          withHeaders(
+            await (await client()).crm.objects.basicApi.getPageWithHttpInfo('deals', 1, undefined, ['hs_object_id']),
+          ),
       ],
       [
         'opt-out (communication_preferences.read_write)',
         'check.subscriptions',
         // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (GET /communication-preferences/v3/definitions)
-        async () => (await client()).communicationPreferences.definitionApi.getPage(),
+        async () => withHeaders(await (await client()).communicationPreferences.definitionApi.getPageWithHttpInfo()),
       ],
     ];
     const out: CheckResult[] = [];
     for (const [name, op, fn] of probes) {
       try {
-        await ctx.call(op, fn);
+        await call(ctx, op, fn);
         out.push({ check: name, ok: true, message: 'ok' });
       } catch (err) {
         out.push({ check: name, ok: false, message: err instanceof Error ? err.message : String(err) });
       }
     }
+    out.push(await checkTimeZone(ctx));
     return out;
+  }
+
+  /** The daily limit resets at the portal's midnight: the configured time zone must be the portal's. */
+  async function checkTimeZone(ctx: OperationContext): Promise<CheckResult> {
+    const name = 'portal time zone (daily limit reset)';
+    try {
+      // https://developers.hubspot.com/docs/api-reference/account-account-information-v3/guide (GET /account-info/v3/details)
+      const details = accountDetails.safeParse(
+        await call(ctx, 'check.accountDetails', async () =>
+          sendRaw(await client(), 'GET', '/account-info/v3/details', 'GET /account-info/v3/details', observe),
+        ),
+      );
+      if (!details.success) return { check: name, ok: false, message: 'account details have no timeZone' };
+      const portal = details.data.timeZone;
+      return sameTimeZone(portal, options.portalTimeZone)
+        ? { check: name, ok: true, message: `ok (${portal})` }
+        : {
+            check: name,
+            ok: false,
+            message: `the portal's time zone is ${portal} but portalTimeZone is ${options.portalTimeZone}; set portalTimeZone: ${portal} so daily-limit pauses end at the portal's midnight`,
+          };
+    } catch (err) {
+      return { check: name, ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   return { read, find, get, related, erase, verifyErased, update, setMarketingOptOut, check };

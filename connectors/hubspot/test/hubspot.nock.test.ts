@@ -240,8 +240,24 @@ describe('find, erase, verify, update, opt-out', () => {
     expect(out[1]?.reason).toBe('conflict');
   });
 
-  it('opt-out unsubscribes every subscribed subscription with the legal basis', async () => {
+  it('opt-out unsubscribes every subscribed subscription with the legal basis, then from all email, and reads it back', async () => {
     const unsub: unknown[] = [];
+    const wide = '/communication-preferences/v4/statuses/person1%40example.org/unsubscribe-all';
+    // https://developers.hubspot.com/docs/api-reference/communication-preferences-subscriptions-v4 (PublicWideStatus)
+    const wideStatus = {
+      subscriberIdString: 'person1@example.org',
+      channel: 'EMAIL',
+      status: 'UNSUBSCRIBED',
+      wideStatusType: 'PORTAL_WIDE',
+      timestamp: '2026-11-01T00:00:00Z',
+    };
+    const v4 = nock(API)
+      .post(wide)
+      .query({ channel: 'EMAIL' })
+      .reply(200, { status: 'COMPLETE', results: [], startedAt: 'x', completedAt: 'y' })
+      .get(wide)
+      .query({ channel: 'EMAIL' })
+      .reply(200, { status: 'COMPLETE', results: [wideStatus], startedAt: 'x', completedAt: 'y' });
     nock(API)
       .post('/crm/v3/objects/contacts/batch/read')
       .query(true)
@@ -280,6 +296,7 @@ describe('find, erase, verify, update, opt-out', () => {
     const c = await connect();
     const [res] = await c.setMarketingOptOut([ref('contacts', '1001')]);
     expect(res?.outcome).toBe('done');
+    expect(v4.isDone()).toBe(true);
     expect(unsub).toEqual([
       {
         emailAddress: 'person1@example.org',
@@ -419,6 +436,18 @@ describe('limits, auth and errors', () => {
       .get('/crm/v3/objects/notes')
       .query(true)
       .reply(200, { results: [] })
+      .get('/crm/v3/objects/companies')
+      .query(true)
+      .reply(200, { results: [] })
+      .get('/crm/v3/objects/deals')
+      .query(true)
+      .reply(403, {
+        status: 'error',
+        message: "This app hasn't been granted all required scopes to make this call.",
+        category: 'MISSING_SCOPES',
+        correlationId: 'x',
+        context: { requiredGranularScopes: ['crm.objects.deals.read'] },
+      })
       .get('/communication-preferences/v3/definitions')
       .reply(403, {
         status: 'error',
@@ -426,11 +455,36 @@ describe('limits, auth and errors', () => {
         category: 'MISSING_SCOPES',
         correlationId: 'x',
         context: { requiredGranularScopes: ['communication_preferences.read'] },
+      })
+      // https://developers.hubspot.com/docs/api-reference/account-account-information-v3/guide (AccountDetails)
+      .get('/account-info/v3/details')
+      .reply(200, {
+        portalId: 62515,
+        accountType: 'STANDARD',
+        timeZone: 'US/Eastern',
+        companyCurrency: 'USD',
+        additionalCurrencies: [],
+        utcOffset: '-05:00',
+        utcOffsetMilliseconds: -18_000_000,
+        uiDomain: 'app.hubspot.com',
+        dataHostingLocation: 'na1',
       });
-    const c = await connect();
+    const c = await connect({ portalTimeZone: 'Europe/Berlin' });
     const results = await c.check();
-    expect(results.map((r) => r.ok)).toEqual([true, true, false]);
-    expect(results[2]?.message).toContain('communication_preferences.read');
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, false, false, false]);
+    expect(results[3]?.message).toContain('crm.objects.deals.read');
+    expect(results[4]?.message).toContain('communication_preferences.read');
+    expect(results[5]?.message).toContain('set portalTimeZone: US/Eastern');
+    // The same zone under another name passes.
+    nock(API).get('/account-info/v3/details').reply(200, { portalId: 62515, timeZone: 'US/Eastern' });
+    nock(API)
+      .get(/\/crm\/v3\/objects\/\w+/)
+      .query(true)
+      .times(4)
+      .reply(200, { results: [] });
+    nock(API).get('/communication-preferences/v3/definitions').reply(200, { subscriptionDefinitions: [] });
+    const ny = await connect({ portalTimeZone: 'America/New_York' });
+    expect((await ny.check()).every((r) => r.ok)).toBe(true);
   });
 
   it('logs hold no personal data and no token, even on failures', async () => {

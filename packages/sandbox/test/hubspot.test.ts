@@ -141,4 +141,121 @@ describe('HubSpot look-alike', () => {
     await small.close();
     server.setKnobs({ rateLimits: false });
   });
+
+  it('serves companies and deals seeded from the world, linked to contacts, scaling with them', async () => {
+    const contacts = app.objects('contacts');
+    const companies = app.objects('companies');
+    const deals = app.objects('deals');
+    expect(companies.size).toBe(Math.ceil(world.countIn('hubspot') / 4));
+    expect(deals.size).toBeGreaterThan(0);
+    const page = await client.crm.companies.basicApi.getPage(
+      100,
+      undefined,
+      ['name', 'phone', 'description'],
+      undefined,
+      ['contacts'],
+    );
+    expect(page.results).toHaveLength(100);
+    const first = page.results[0];
+    const linked = first?.associations?.contacts?.results.map((r) => r.id) ?? [];
+    expect(linked.length).toBeGreaterThan(0);
+    expect(linked.every((id) => contacts.has(id))).toBe(true);
+    const deal = [...deals.values()][0];
+    const read = await client.crm.deals.batchApi.read({
+      inputs: [{ id: deal?.id as string }],
+      properties: ['dealname', 'hubspot_owner_id'],
+      propertiesWithHistory: [],
+    });
+    expect(read.results[0]?.properties.hubspot_owner_id).toMatch(/^4100000\d$/);
+    const again = createHubSpotApp(world, CLIENT);
+    expect([...again.objects('deals').keys()]).toEqual([...deals.keys()]);
+  });
+
+  it('answers 414 when the URL passes the limit, and the same properties in a POST body work', async () => {
+    const many = Array.from({ length: 500 }, (_, i) => `custom_property_number_${i}`);
+    const res = await client.apiRequest({
+      method: 'GET',
+      path: `/crm/v3/objects/contacts?limit=1&properties=${many.join(',')}`,
+    });
+    expect(res.status).toBe(414);
+    expect(await res.json()).toMatchObject({ status: 'error', category: 'URI_TOO_LONG' });
+    const id = [...app.objects('contacts').keys()][0] as string;
+    const body = await client.crm.contacts.batchApi.read({
+      inputs: [{ id }],
+      properties: many,
+      propertiesWithHistory: [],
+    });
+    expect(body.results[0]?.id).toBe(id);
+  });
+
+  it('limits search to 5 per second on its own, outside the ten-secondly burst', async () => {
+    const limited = createHubSpotApp(world, { privateAppTokens: ['pat-test'], burstPer10s: 2 });
+    const small = await createVendorServer(limited);
+    const call = (path: string, body?: unknown) =>
+      fetch(`${small.url}${path}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { authorization: 'Bearer pat-test', 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    expect((await call('/crm/v3/objects/contacts?limit=1')).status).toBe(200);
+    expect((await call('/crm/v3/objects/contacts?limit=1')).status).toBe(200);
+    expect((await call('/crm/v3/objects/contacts?limit=1')).status).toBe(429);
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await call('/crm/v3/objects/contacts/search', { filterGroups: [], limit: 1 });
+      statuses.push(last.status);
+    }
+    // The burst window is full, yet five searches pass; the sixth meets the search limit.
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(last?.headers.get('x-hubspot-ratelimit-max')).toBe('5');
+    expect(await last?.json()).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'SECONDLY' });
+    await small.close();
+  });
+
+  it('unsubscribes per subscription with a legal basis, and from all email (v4), and reads both back', async () => {
+    const email = [...app.objects('contacts').values()].find((r) => r.properties.email)?.properties.email as string;
+    const wide = `/communication-preferences/v4/statuses/${encodeURIComponent(email)}/unsubscribe-all?channel=EMAIL`;
+    const before = await client.apiRequest({ method: 'GET', path: wide });
+    expect(((await before.json()) as { results: unknown[] }).results).toEqual([]);
+    await client.communicationPreferences.statusApi.unsubscribe({
+      emailAddress: email,
+      subscriptionId: '1001',
+      legalBasis: 'CONSENT_WITH_NOTICE' as never,
+      legalBasisExplanation: 'asked by phone',
+    });
+    const status = await client.communicationPreferences.statusApi.getEmailStatus(email);
+    expect(status.subscriptionStatuses.map((s) => [s.id, s.status, s.legalBasis])).toEqual([
+      ['1001', 'NOT_SUBSCRIBED', 'CONSENT_WITH_NOTICE'],
+      ['1002', 'SUBSCRIBED', undefined],
+    ]);
+    const post = await client.apiRequest({ method: 'POST', path: `${wide}&verbose=true` });
+    expect(
+      ((await post.json()) as { results: { status: string }[] }).results.every((r) => r.status === 'UNSUBSCRIBED'),
+    ).toBe(true);
+    const after = (await (await client.apiRequest({ method: 'GET', path: wide })).json()) as {
+      results: { wideStatusType: string; status: string }[];
+    };
+    expect(after.results).toMatchObject([{ wideStatusType: 'PORTAL_WIDE', status: 'UNSUBSCRIBED' }]);
+    const contact = [...app.objects('contacts').values()].find((r) => r.properties.email === email);
+    expect(contact?.properties.hs_email_optout).toBe('true');
+    expect(
+      server.log.count({
+        vendor: 'hubspot',
+        endpoint: 'GET /communication-preferences/v4/statuses/{email}/unsubscribe-all',
+      }),
+    ).toBe(2);
+  });
+
+  it('account details name the portal time zone', async () => {
+    const zoned = createHubSpotApp(world, { privateAppTokens: ['pat-tz'], timeZone: 'Asia/Tokyo' });
+    const srv = await createVendorServer(zoned);
+    const res = await fetch(`${srv.url}/account-info/v3/details`, { headers: { authorization: 'Bearer pat-tz' } });
+    expect(await res.json()).toMatchObject({
+      timeZone: 'Asia/Tokyo',
+      utcOffsetMilliseconds: 9 * 3_600_000,
+      utcOffset: '+09:00',
+    });
+    await srv.close();
+  });
 });

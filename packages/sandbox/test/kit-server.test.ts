@@ -39,10 +39,10 @@ function echoApp(limits: VendorApp['rateLimits'] = []): VendorApp & { issued: Se
       serverError: () => ({ status: 502, body: { category: 'SERVER_ERROR' } }),
       notFound: () => ({ status: 404, body: { category: 'OBJECT_NOT_FOUND' } }),
       malformedBody: () => ({ status: 400, body: { category: 'VALIDATION_ERROR', message: 'Invalid input JSON' } }),
-      rateLimited: (ms) => ({
+      rateLimited: (ms, index) => ({
         status: 429,
         headers: { 'retry-after': String(Math.ceil(ms / 1000)) },
-        body: { errorType: 'RATE_LIMIT', ms },
+        body: { errorType: 'RATE_LIMIT', ms, window: index },
       }),
       quotaExhausted: () => ({ status: 429, body: { errorType: 'RATE_LIMIT', policyName: 'DAILY' } }),
     },
@@ -50,6 +50,7 @@ function echoApp(limits: VendorApp['rateLimits'] = []): VendorApp & { issued: Se
     usageHeaders: (used, windows = []) => ({
       'x-daily-used': String(used),
       'x-remaining': windows.map((w) => `${w.remaining}/${w.max}`).join(','),
+      'x-windows': windows.map((w) => w.index).join(','),
     }),
     dailyLimit: 1000,
   };
@@ -149,6 +150,34 @@ describe('vendor server kit', () => {
     expect((await get('/a')).status).toBe(200);
     server.setKnobs({ rateLimits: false });
     for (let i = 0; i < 5; i++) expect((await get('/a')).status).toBe(200);
+  });
+
+  it('a null group exempts a request from a window; each group keeps its own window and names it when full', async () => {
+    const clock = 1_000_000;
+    // HubSpot's shape: the 10 s burst skips search, search has its own per-second window.
+    const search = (req: SandboxRequest) => req.path.endsWith('/search');
+    const app = echoApp([
+      { windowMs: 10_000, max: 2, group: (req) => (search(req) ? null : 'burst') },
+      { windowMs: 1_000, max: 3, group: (req) => (search(req) ? 'search' : null) },
+    ]);
+    const server = await serve(app, { now: () => clock });
+    const get = (path: string) => fetch(`${server.url}${path}`, { headers: auth });
+    const plain = await get('/a');
+    expect(plain.headers.get('x-windows')).toBe('0');
+    expect((await get('/a')).status).toBe(200);
+    const full = await get('/a');
+    expect(full.status).toBe(429);
+    expect(((await full.json()) as { window: number }).window).toBe(0);
+    // search is not counted against the full burst window, only against its own
+    const found = await get('/x/search');
+    expect(found.status).toBe(200);
+    expect(found.headers.get('x-windows')).toBe('1');
+    expect(found.headers.get('x-remaining')).toBe('2/3');
+    expect((await get('/x/search')).status).toBe(200);
+    expect((await get('/x/search')).status).toBe(200);
+    const searchFull = await get('/x/search');
+    expect(searchFull.status).toBe(429);
+    expect(((await searchFull.json()) as { window: number }).window).toBe(1);
   });
 
   it('fails exactly N requests on an error burst, and honours errorRate', async () => {

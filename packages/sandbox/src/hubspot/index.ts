@@ -1,13 +1,25 @@
 /**
  * HubSpot CRM v3 look-alike over the seed world. Shapes follow vendor-facts.md §1 and the public spec
- * (https://github.com/HubSpot/HubSpot-public-api-spec-collection). Contacts and notes are built from the
- * world on first use (ids deterministic: contact 100000 + 2*index, its duplicate +1, notes
- * 500000000 + 10*index + k); changes are kept in the same maps. Duplicates carry no email (HubSpot keeps
- * email unique per portal) and the person's name and phone. Where the docs leave a shape open a comment says so.
+ * (https://github.com/HubSpot/HubSpot-public-api-spec-collection). Contacts, notes, companies and deals
+ * are built from the world on first use (./seed.ts); changes are kept in the same maps. Limits as the
+ * Professional tier (burst per 10 s, search 5 per second on its own, daily), 414 past the URL limit.
+ * Where the docs leave a shape open a comment says so.
  */
 import { randomUUID } from 'node:crypto';
 import type { SeedWorld } from '../kit/seed-types.js';
 import type { SandboxRequest, SandboxResponse, VendorApp } from '../kit/types.js';
+import { createdProperty, type HsObjectType, type HsRecord, modifiedProperty, seedPortal } from './seed.js';
+
+export type { HsObjectType, HsRecord } from './seed.js';
+
+/**
+ * Longest request URL (path and query) the look-alike accepts before answering 414. HubSpot publishes no
+ * number (its error guide lists 414 URI Too Long); Airbyte chunks HubSpot property lists at 15,000
+ * characters. Node's own request-line cap is 16 KiB, so the look-alike is stricter than the vendor.
+ */
+export const HUBSPOT_MAX_URL_CHARS = 12_000;
+/** Search: "five requests per second per account" (search guide), outside the ten-secondly bucket. */
+export const SEARCH_PER_SECOND = 5;
 
 export interface HubSpotAppOptions {
   /** Client credentials the OAuth endpoint accepts. */
@@ -19,24 +31,13 @@ export interface HubSpotAppOptions {
   /** Burst limit per 10 s (Professional/Enterprise 190, Free/Starter 100). */
   burstPer10s?: number;
   dailyLimit?: number;
+  /** The portal's time zone (account details); the daily limit resets at its midnight. @default UTC */
+  timeZone?: string;
+  /** 414 past this many characters of path and query. @default HUBSPOT_MAX_URL_CHARS */
+  maxUrlChars?: number;
 }
 
-interface HsRecord {
-  id: string;
-  properties: Record<string, string | null>;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  archivedAt?: string;
-  /** Notes: contact ids; contacts: note ids. */
-  links: string[];
-}
-
-const LEGAL: Record<string, string> = {
-  consent: 'Freely given consent from contact',
-  contract: 'Performance of a contract',
-  legitimate_interest: 'Legitimate interest – prospect/lead',
-};
+const SINGULAR: Record<string, string> = { contacts: 'contact', notes: 'note', companies: 'company', deals: 'deal' };
 
 const error = (status: number, category: string, message: string, extra: Record<string, unknown> = {}) => ({
   status,
@@ -47,79 +48,23 @@ export function createHubSpotApp(
   world: SeedWorld,
   options: HubSpotAppOptions = {},
 ): VendorApp & {
-  objects(type: 'contacts' | 'notes'): Map<string, HsRecord>;
+  objects(type: HsObjectType): Map<string, HsRecord>;
 } {
   const tokens = new Map<string, number>();
   for (const t of options.privateAppTokens ?? []) tokens.set(t, Number.POSITIVE_INFINITY);
-  let contacts: Map<string, HsRecord> | null = null;
-  let notes: Map<string, HsRecord> | null = null;
+  let portal: Record<HsObjectType, Map<string, HsRecord>> | null = null;
   const blocklist = new Set<string>();
-  const unsubscribed = new Map<string, Set<string>>();
+  /** email -> subscription id -> the legal basis recorded with the unsubscribe. */
+  const unsubscribed = new Map<string, Map<string, { legalBasis?: string; legalBasisExplanation?: string }>>();
+  /** email -> when the person unsubscribed from all email (v4 unsubscribe-all). */
+  const unsubscribedAll = new Map<string, string>();
   const clock = () => Date.now();
 
-  function build() {
-    if (contacts && notes) return;
-    contacts = new Map();
-    notes = new Map();
-    for (const index of world.indexesIn('hubspot')) {
-      const p = world.person(index);
-      const base = (id: number, email: string | null): HsRecord => ({
-        id: String(id),
-        properties: {
-          hs_object_id: String(id),
-          email,
-          firstname: p.firstName,
-          lastname: p.lastName,
-          phone: p.phone,
-          address: p.street,
-          city: p.city,
-          zip: p.postalCode,
-          country: p.country,
-          company: p.company,
-          jobtitle: p.jobTitle,
-          createdate: p.createdAt,
-          lastmodifieddate: p.updatedAt,
-          notes_last_updated: p.lastActivityAt,
-          lifecyclestage: p.lifecycleStage,
-          hs_email_optout: p.optedOut.hubspot ? 'true' : 'false',
-          hs_legal_basis: p.legalBasis ? (LEGAL[p.legalBasis] ?? null) : null,
-        },
-        createdAt: p.createdAt,
-        updatedAt: p.updatedAt,
-        archived: false,
-        links: [],
-      });
-      const primary = base(100_000 + 2 * index, p.email);
-      contacts.set(primary.id, primary);
-      if (p.duplicatedIn.includes('hubspot')) {
-        const dup = base(100_001 + 2 * index, null);
-        contacts.set(dup.id, dup);
-      }
-      for (const [k, n] of (p.notes.hubspot ?? []).entries()) {
-        const id = String(500_000_000 + 10 * index + k);
-        notes.set(id, {
-          id,
-          properties: {
-            hs_object_id: id,
-            hs_note_body: n.text,
-            hs_timestamp: n.createdAt,
-            hs_createdate: n.createdAt,
-            hs_lastmodifieddate: n.createdAt,
-          },
-          createdAt: n.createdAt,
-          updatedAt: n.createdAt,
-          archived: false,
-          links: [primary.id],
-        });
-        primary.links.push(id);
-      }
-    }
-  }
   const store = (type: string): Map<string, HsRecord> | null => {
-    build();
-    return type === 'contacts' ? contacts : type === 'notes' ? notes : null;
+    portal ??= seedPortal(world);
+    return (portal as Record<string, Map<string, HsRecord>>)[type] ?? null;
   };
-  const modifiedProp = (type: string) => (type === 'notes' ? 'hs_lastmodifieddate' : 'lastmodifieddate');
+  const modifiedProp = modifiedProperty;
   const touch = (type: string, r: HsRecord) => {
     const at = new Date(clock()).toISOString();
     r.updatedAt = at;
@@ -128,16 +73,21 @@ export function createHubSpotApp(
   const view = (type: string, r: HsRecord, props: string[], withAssoc: boolean) => ({
     id: r.id,
     properties: Object.fromEntries(
-      [
-        ...new Set([...props, 'hs_object_id', modifiedProp(type), type === 'notes' ? 'hs_createdate' : 'createdate']),
-      ].map((k) => [k, r.properties[k] ?? null]),
+      [...new Set([...props, 'hs_object_id', modifiedProp(type), createdProperty(type)])].map((k) => [
+        k,
+        r.properties[k] ?? null,
+      ]),
     ),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     archived: r.archived,
     ...(r.archivedAt ? { archivedAt: r.archivedAt } : {}),
-    ...(withAssoc && type === 'notes' && r.links.length
-      ? { associations: { contacts: { results: r.links.map((id) => ({ id, type: 'note_to_contact' })) } } }
+    ...(withAssoc && type !== 'contacts' && r.links.length
+      ? {
+          associations: {
+            contacts: { results: r.links.map((id) => ({ id, type: `${SINGULAR[type]}_to_contact` })) },
+          },
+        }
       : {}),
   });
   const numeric = (prop: string, v: string | null | undefined) =>
@@ -319,11 +269,10 @@ export function createHubSpotApp(
     }
     if (r.properties.email) blocklist.add(r.properties.email.toLowerCase());
     map.delete(r.id);
-    // Notes survive the contact: only the association goes (HS-KB-DEL).
-    for (const noteId of r.links) {
-      const n = notes?.get(noteId);
-      if (n) n.links = n.links.filter((c) => c !== r.id);
-    }
+    // Notes, companies and deals survive the contact: only the association goes (HS-KB-DEL).
+    for (const type of ['notes', 'companies', 'deals'])
+      for (const other of store(type)?.values() ?? [])
+        if (other.links.includes(r.id)) other.links = other.links.filter((c) => c !== r.id);
     return { status: 204 };
   }
 
@@ -352,11 +301,13 @@ export function createHubSpotApp(
   function associations(from: string, to: string, req: SandboxRequest): SandboxResponse {
     const map = store(from);
     if (!map || !store(to)) return error(404, 'OBJECT_NOT_FOUND', 'Unknown object type');
+    // `links` holds contact -> notes and notes/companies/deals -> contacts; other pairs have no associations here.
+    const linked = (from === 'contacts' && to === 'notes') || (from !== 'contacts' && to === 'contacts');
     // https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/post-crm-v4-associations-fromObjectType-toObjectType-batch-read
     const inputs = (req.body as { inputs: { id: string }[] }).inputs;
     const results = inputs
       .map(({ id }) => map.get(id))
-      .filter((r): r is HsRecord => !!r && r.links.length > 0)
+      .filter((r): r is HsRecord => linked && !!r && r.links.length > 0)
       .map((r) => ({
         from: { id: r.id },
         to: r.links.map((toObjectId) => ({
@@ -374,35 +325,119 @@ export function createHubSpotApp(
     { id: '1001', name: 'Newsletter', description: 'Monthly newsletter' },
     { id: '1002', name: 'Product updates', description: 'Product news' },
   ];
+  const markOptedOut = (email: string) => {
+    for (const r of store('contacts')?.values() ?? [])
+      if (r.properties.email?.toLowerCase() === email) {
+        r.properties.hs_email_optout = 'true';
+        touch('contacts', r);
+      }
+  };
   function status(email: string): SandboxResponse {
-    const off = unsubscribed.get(email.toLowerCase()) ?? new Set();
-    // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3
+    const key = email.toLowerCase();
+    const off = unsubscribed.get(key) ?? new Map();
+    const all = unsubscribedAll.has(key);
+    // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (GET /communication-preferences/v3/status/email/{emailAddress})
     return {
       status: 200,
       body: {
         recipient: email,
-        subscriptionStatuses: SUBSCRIPTIONS.map((s) => ({
-          ...s,
-          status: off.has(s.id) ? 'NOT_SUBSCRIBED' : 'SUBSCRIBED',
-          sourceOfStatus: 'SUBSCRIPTION_STATUS',
-          ...(off.has(s.id) ? { legalBasis: 'LEGITIMATE_INTEREST_OTHER' } : {}),
-        })),
+        subscriptionStatuses: SUBSCRIPTIONS.map((s) => {
+          const basis = off.get(s.id);
+          return {
+            ...s,
+            status: basis || all ? 'NOT_SUBSCRIBED' : 'SUBSCRIBED',
+            sourceOfStatus: basis || all ? 'SUBSCRIPTION_STATUS' : 'PORTAL_WIDE_STATUS',
+            ...(basis?.legalBasis ? { legalBasis: basis.legalBasis } : {}),
+            ...(basis?.legalBasisExplanation ? { legalBasisExplanation: basis.legalBasisExplanation } : {}),
+          };
+        }),
       },
     };
   }
-  function unsubscribe(req: SandboxRequest, all: boolean): SandboxResponse {
-    const body = req.body as { emailAddress: string; subscriptionId?: string };
-    const email = body.emailAddress?.toLowerCase() ?? '';
-    const set = unsubscribed.get(email) ?? new Set<string>();
-    for (const s of SUBSCRIPTIONS) if (all || s.id === body.subscriptionId) set.add(s.id);
-    unsubscribed.set(email, set);
-    for (const r of store('contacts')?.values() ?? [])
-      if (r.properties.email?.toLowerCase() === email && set.size === SUBSCRIPTIONS.length) {
-        r.properties.hs_email_optout = 'true';
-        touch('contacts', r);
-      }
-    const sub = SUBSCRIPTIONS.find((s) => s.id === body.subscriptionId) ?? SUBSCRIPTIONS[0];
-    return { status: 200, body: { ...sub, status: 'NOT_SUBSCRIBED', sourceOfStatus: 'SUBSCRIPTION_STATUS' } };
+  function unsubscribe(req: SandboxRequest): SandboxResponse {
+    const body = (req.body ?? {}) as {
+      emailAddress?: string;
+      subscriptionId?: string;
+      legalBasis?: string;
+      legalBasisExplanation?: string;
+    };
+    const sub = SUBSCRIPTIONS.find((s) => s.id === String(body.subscriptionId));
+    if (!body.emailAddress || !sub)
+      return error(400, 'VALIDATION_ERROR', 'emailAddress and a known subscriptionId are required');
+    const email = body.emailAddress.toLowerCase();
+    const off = unsubscribed.get(email) ?? new Map();
+    off.set(sub.id, {
+      ...(body.legalBasis ? { legalBasis: body.legalBasis } : {}),
+      ...(body.legalBasisExplanation ? { legalBasisExplanation: body.legalBasisExplanation } : {}),
+    });
+    unsubscribed.set(email, off);
+    if (off.size === SUBSCRIPTIONS.length) markOptedOut(email);
+    // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (POST /communication-preferences/v3/unsubscribe)
+    return {
+      status: 200,
+      body: {
+        ...sub,
+        status: 'NOT_SUBSCRIBED',
+        sourceOfStatus: 'SUBSCRIPTION_STATUS',
+        ...(body.legalBasis ? { legalBasis: body.legalBasis } : {}),
+      },
+    };
+  }
+  const wideStatus = (email: string, at: string) => ({
+    subscriberIdString: email,
+    channel: 'EMAIL',
+    status: 'UNSUBSCRIBED',
+    wideStatusType: 'PORTAL_WIDE',
+    timestamp: at,
+  });
+  function unsubscribeAll(req: SandboxRequest, email: string): SandboxResponse {
+    if (req.query.get('channel') !== 'EMAIL') return error(400, 'VALIDATION_ERROR', 'channel must be EMAIL');
+    const key = email.toLowerCase();
+    const at = unsubscribedAll.get(key) ?? new Date(clock()).toISOString();
+    // https://developers.hubspot.com/docs/api-reference/communication-preferences-subscriptions-v4 (GET …/{subscriberIdString}/unsubscribe-all: empty results unless opted out of everything)
+    if (req.method === 'GET')
+      return {
+        status: 200,
+        body: { status: 'COMPLETE', results: unsubscribedAll.has(key) ? [wideStatus(email, at)] : [], ...times() },
+      };
+    unsubscribedAll.set(key, at);
+    markOptedOut(key);
+    // https://developers.hubspot.com/docs/api-reference/communication-preferences-subscriptions-v4 (POST …/{subscriberIdString}/unsubscribe-all; verbose=true lists the statuses)
+    const statuses = SUBSCRIPTIONS.map((s) => ({
+      subscriberIdString: email,
+      channel: 'EMAIL',
+      subscriptionId: Number(s.id),
+      subscriptionName: s.name,
+      status: 'UNSUBSCRIBED',
+      source: 'API',
+      setStatusSuccessReason: 'UNSUBSCRIBE_FROM_ALL_OCCURRED',
+      timestamp: at,
+    }));
+    return {
+      status: 200,
+      body: { status: 'COMPLETE', results: req.query.get('verbose') === 'true' ? statuses : [], ...times() },
+    };
+  }
+  const times = () => ({ startedAt: new Date(clock()).toISOString(), completedAt: new Date(clock()).toISOString() });
+
+  function accountDetails(): SandboxResponse {
+    const timeZone = options.timeZone ?? 'UTC';
+    const offset = utcOffsetMs(timeZone, clock());
+    // https://developers.hubspot.com/docs/api-reference/account-account-information-v3/guide (GET /account-info/v3/details)
+    return {
+      status: 200,
+      body: {
+        portalId: 4_815_162,
+        accountType: 'STANDARD',
+        timeZone,
+        companyCurrency: 'EUR',
+        additionalCurrencies: [],
+        utcOffsetMilliseconds: offset,
+        utcOffset: `${offset < 0 ? '-' : '+'}${new Date(Math.abs(offset)).toISOString().slice(11, 16)}`,
+        uiDomain: 'app-eu1.hubspot.com',
+        dataHostingLocation: 'eu1',
+      },
+    };
   }
 
   function token(req: SandboxRequest): SandboxResponse {
@@ -423,9 +458,68 @@ export function createHubSpotApp(
     };
   }
 
-  const OBJ = /^\/crm\/v3\/objects\/(contacts|notes)(\/.*)?$/;
+  const OBJ = /^\/crm\/v3\/objects\/(contacts|notes|companies|deals)(\/.*)?$/;
+  const ASSOC =
+    /^\/crm\/v4\/associations\/(contacts|notes|companies|deals)\/(contacts|notes|companies|deals)\/batch\/read$/;
+  const WIDE = /^\/communication-preferences\/v4\/statuses\/([^/]+)\/unsubscribe-all$/;
   const burst = options.burstPer10s ?? 190;
+  const maxUrlChars = options.maxUrlChars ?? HUBSPOT_MAX_URL_CHARS;
+  const dailyLimit = options.dailyLimit ?? 625_000;
   const isSearch = (req: SandboxRequest) => req.path.endsWith('/search');
+
+  function route(req: SandboxRequest): SandboxResponse {
+    if (req.method === 'POST' && req.path === '/oauth/v1/token') return token(req);
+    const query = req.query.toString();
+    if (req.path.length + (query ? query.length + 1 : 0) > maxUrlChars)
+      // https://developers.hubspot.com/docs/api-reference/error-handling (414 URI Too Long)
+      return error(414, 'URI_TOO_LONG', 'Request-URI Too Long');
+    const m = OBJ.exec(req.path);
+    if (m) {
+      const type = m[1] as string;
+      const rest = m[2] ?? '';
+      if (req.method === 'GET' && rest === '') return list(type, req);
+      if (req.method === 'POST' && rest === '' && type === 'contacts') return create(req);
+      if (req.method === 'POST' && rest === '/search') return search(type, req);
+      if (req.method === 'POST' && rest === '/batch/read') return batchRead(type, req);
+      if (req.method === 'POST' && rest === '/batch/archive') return batchArchive(type, req);
+      if (req.method === 'POST' && rest === '/batch/update') return batchUpdate(type, req);
+      if (req.method === 'POST' && rest === '/gdpr-delete' && type === 'contacts') return gdprDelete(req);
+    }
+    const a = ASSOC.exec(req.path);
+    if (a && req.method === 'POST') return associations(a[1] as string, a[2] as string, req);
+    const s = /^\/communication-preferences\/v3\/status\/email\/([^/]+)$/.exec(req.path);
+    if (s && req.method === 'GET') return status(decodeURIComponent(s[1] as string));
+    if (req.method === 'GET' && req.path === '/communication-preferences/v3/definitions')
+      // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (subscriptionDefinitions)
+      return {
+        status: 200,
+        body: {
+          subscriptionDefinitions: SUBSCRIPTIONS.map((d) => ({
+            ...d,
+            isActive: true,
+            isDefault: false,
+            isInternal: false,
+            createdAt: '2025-01-01T00:00:00Z',
+            updatedAt: '2025-01-01T00:00:00Z',
+          })),
+        },
+      };
+    if (req.method === 'POST' && req.path === '/communication-preferences/v3/unsubscribe') return unsubscribe(req);
+    const w = WIDE.exec(req.path);
+    if (w && (req.method === 'GET' || req.method === 'POST'))
+      return unsubscribeAll(req, decodeURIComponent(w[1] as string));
+    if (req.method === 'GET' && req.path === '/account-info/v3/details') return accountDetails();
+    return notFound(req);
+  }
+  const notFound = (req: SandboxRequest): SandboxResponse => ({
+    status: 404,
+    body: {
+      status: 'error',
+      message: `Unable to route ${req.method} request`,
+      correlationId: randomUUID(),
+      category: 'NOT_FOUND',
+    },
+  });
 
   return {
     vendor: 'hubspot',
@@ -433,45 +527,10 @@ export function createHubSpotApp(
     endpointKey(method, path) {
       return `${method} ${path
         .replace(/\/status\/email\/[^/]+$/, '/status/email/{email}')
-        .replace(/\/objects\/(contacts|notes)\/\d+/, '/objects/$1/{id}')}`;
+        .replace(/\/statuses\/[^/]+\/unsubscribe-all$/, '/statuses/{email}/unsubscribe-all')
+        .replace(/\/objects\/(contacts|notes|companies|deals)\/\d+/, '/objects/$1/{id}')}`;
     },
-    handle(req) {
-      if (req.method === 'POST' && req.path === '/oauth/v1/token') return token(req);
-      const m = OBJ.exec(req.path);
-      if (m) {
-        const type = m[1] as string;
-        const rest = m[2] ?? '';
-        if (req.method === 'GET' && rest === '') return list(type, req);
-        if (req.method === 'POST' && rest === '' && type === 'contacts') return create(req);
-        if (req.method === 'POST' && rest === '/search') return search(type, req);
-        if (req.method === 'POST' && rest === '/batch/read') return batchRead(type, req);
-        if (req.method === 'POST' && rest === '/batch/archive') return batchArchive(type, req);
-        if (req.method === 'POST' && rest === '/batch/update') return batchUpdate(type, req);
-        if (req.method === 'POST' && rest === '/gdpr-delete' && type === 'contacts') return gdprDelete(req);
-      }
-      const a = /^\/crm\/v4\/associations\/(contacts|notes)\/(contacts|notes)\/batch\/read$/.exec(req.path);
-      if (a && req.method === 'POST') return associations(a[1] as string, a[2] as string, req);
-      const s = /^\/communication-preferences\/v3\/status\/email\/([^/]+)$/.exec(req.path);
-      if (s && req.method === 'GET') return status(decodeURIComponent(s[1] as string));
-      if (req.method === 'GET' && req.path === '/communication-preferences/v3/definitions')
-        // https://developers.hubspot.com/docs/reference/api/marketing/subscriptions-preferences/v3 (subscriptionDefinitions)
-        return {
-          status: 200,
-          body: {
-            subscriptionDefinitions: SUBSCRIPTIONS.map((d) => ({
-              ...d,
-              isActive: true,
-              isDefault: false,
-              isInternal: false,
-              createdAt: '2025-01-01T00:00:00Z',
-              updatedAt: '2025-01-01T00:00:00Z',
-            })),
-          },
-        };
-      if (req.method === 'POST' && req.path === '/communication-preferences/v3/unsubscribe')
-        return unsubscribe(req, false);
-      return this.responses.notFound(req);
-    },
+    handle: route,
     isPublic: (req) => req.path === '/oauth/v1/token',
     tokenValid: (t) => t !== null && (tokens.get(t) ?? 0) > clock(),
     expireTokens() {
@@ -480,34 +539,35 @@ export function createHubSpotApp(
     responses: {
       unauthorized: () => error(401, 'EXPIRED_AUTHENTICATION', 'The OAuth token used to make this call expired.'),
       serverError: () => error(502, 'INTERNAL_ERROR', 'Bad Gateway'),
-      notFound: (req) => ({
-        status: 404,
-        body: {
-          status: 'error',
-          message: `Unable to route ${req.method} request`,
-          correlationId: randomUUID(),
-          category: 'NOT_FOUND',
-        },
-      }),
+      notFound,
       malformedBody: () => error(400, 'VALIDATION_ERROR', 'Invalid input JSON on line 1'),
-      rateLimited: (retryAfterMs) => ({
-        status: 429,
-        headers: {
-          'X-HubSpot-RateLimit-Interval-Milliseconds': '10000',
-          'X-HubSpot-RateLimit-Max': String(burst),
-          'X-HubSpot-RateLimit-Remaining': '0',
-          'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
-        },
-        body: {
-          status: 'error',
-          message: 'You have reached your ten_secondly_rolling limit.',
-          errorType: 'RATE_LIMIT',
-          correlationId: randomUUID(),
-          policyName: 'TEN_SECONDLY_ROLLING',
-        },
-      }),
+      // Window 0 is the ten-secondly burst, window 1 the search limit. HubSpot documents the burst body
+      // (policyName TEN_SECONDLY_ROLLING); the search body's policyName SECONDLY is our assumption.
+      rateLimited: (retryAfterMs, index = 0) => {
+        const searchLimit = index === 1;
+        return {
+          status: 429,
+          headers: {
+            'X-HubSpot-RateLimit-Interval-Milliseconds': searchLimit ? '1000' : '10000',
+            'X-HubSpot-RateLimit-Max': String(searchLimit ? SEARCH_PER_SECOND : burst),
+            'X-HubSpot-RateLimit-Remaining': '0',
+            'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+          },
+          body: {
+            status: 'error',
+            message: searchLimit
+              ? 'You have reached your secondly limit.'
+              : 'You have reached your ten_secondly_rolling limit.',
+            errorType: 'RATE_LIMIT',
+            correlationId: randomUUID(),
+            policyName: searchLimit ? 'SECONDLY' : 'TEN_SECONDLY_ROLLING',
+          },
+        };
+      },
+      // https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines (429 policyName DAILY)
       quotaExhausted: () => ({
         status: 429,
+        headers: { 'X-HubSpot-RateLimit-Daily': String(dailyLimit), 'X-HubSpot-RateLimit-Daily-Remaining': '0' },
         body: {
           status: 'error',
           message: 'You have reached your daily limit.',
@@ -517,14 +577,17 @@ export function createHubSpotApp(
         },
       }),
     },
-    // Burst per 10 s; search keys its own window (the spec exempts it from the burst bucket). The 5/s search
-    // limit is not enforced here: the framework applies every window to every request.
-    rateLimits: [{ windowMs: 10_000, max: burst, group: (req) => (isSearch(req) ? 'search' : 'default') }],
+    // The ten-secondly burst skips search (the spec's x-hubspot-rate-limit-exemptions: ten-secondly);
+    // search has its own window of 5 per second.
+    rateLimits: [
+      { windowMs: 10_000, max: burst, group: (req) => (isSearch(req) ? null : 'burst') },
+      { windowMs: 1_000, max: SEARCH_PER_SECOND, group: (req) => (isSearch(req) ? 'search' : null) },
+    ],
     usageHeaders(dailyUsed, windows) {
-      const w = windows?.[0];
+      const w = windows?.find((x) => x.index === 0) ?? windows?.[0];
       return {
-        'X-HubSpot-RateLimit-Daily': String(options.dailyLimit ?? 625_000),
-        'X-HubSpot-RateLimit-Daily-Remaining': String(Math.max(0, (options.dailyLimit ?? 625_000) - dailyUsed)),
+        'X-HubSpot-RateLimit-Daily': String(dailyLimit),
+        'X-HubSpot-RateLimit-Daily-Remaining': String(Math.max(0, dailyLimit - dailyUsed)),
         ...(w
           ? {
               'X-HubSpot-RateLimit-Interval-Milliseconds': String(w.windowMs),
@@ -534,6 +597,26 @@ export function createHubSpotApp(
           : {}),
       };
     },
-    dailyLimit: options.dailyLimit ?? 625_000,
+    dailyLimit,
   };
+}
+
+/** Offset of a time zone from UTC at an instant, in ms (for the account details' utcOffset). */
+function utcOffsetMs(timeZone: string, at: number): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
+  return wall - Math.floor(at / 1000) * 1000;
 }

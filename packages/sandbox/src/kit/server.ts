@@ -248,29 +248,29 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
       }
       if (knobs.rateLimits) {
         const t = now();
-        for (let w = 0; w < app.rateLimits.length; w++) {
-          const limit = app.rateLimits[w];
-          if (!limit) continue;
+        // Only the windows that apply to this request: a group of null exempts it from that window.
+        const applicable: { w: number; limit: VendorApp['rateLimits'][number]; key: string }[] = [];
+        for (const [w, limit] of app.rateLimits.entries()) {
           const group = limit.group ? limit.group(sreq) : '';
-          const key = `${sreq.token ?? ''}\u0000${w}\u0000${group}`;
+          if (group !== null) applicable.push({ w, limit, key: `${sreq.token ?? ''}\u0000${w}\u0000${group}` });
+        }
+        for (const { w, limit, key } of applicable) {
           let win = windows.get(key);
           if (!win || t - win.start >= limit.windowMs) {
             win = { start: t, count: 0 };
             windows.set(key, win);
           }
           if (win.count >= limit.max) {
-            send(app.responses.rateLimited(Math.max(1, win.start + limit.windowMs - t)));
+            send(app.responses.rateLimited(Math.max(1, win.start + limit.windowMs - t), w));
             return;
           }
         }
-        for (let w = 0; w < app.rateLimits.length; w++) {
-          const limit = app.rateLimits[w];
-          if (!limit) continue;
-          const group = limit.group ? limit.group(sreq) : '';
-          const win = windows.get(`${sreq.token ?? ''}\u0000${w}\u0000${group}`);
+        for (const { w, limit, key } of applicable) {
+          const win = windows.get(key);
           if (!win) continue;
           win.count++;
           windowStates.push({
+            index: w,
             windowMs: limit.windowMs,
             max: limit.max,
             remaining: Math.max(0, limit.max - win.count),

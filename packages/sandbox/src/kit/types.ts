@@ -58,6 +58,8 @@ export interface RequestLogEntry {
 
 /** A rate-limit window as the current caller sees it after the request was counted. */
 export interface RateWindowState {
+  /** Index of the window in `VendorApp.rateLimits`. */
+  index: number;
   windowMs: number;
   max: number;
   remaining: number;
@@ -82,16 +84,21 @@ export interface VendorApp {
     serverError(): SandboxResponse;
     notFound(req: SandboxRequest): SandboxResponse;
     malformedBody(): SandboxResponse;
-    /** 429 with the vendor's headers; `retryAfterMs` until the window frees. */
-    rateLimited(retryAfterMs: number): SandboxResponse;
+    /** 429 with the vendor's headers; `retryAfterMs` until the window frees; `index` of the window in `rateLimits` that is full. */
+    rateLimited(retryAfterMs: number, index?: number): SandboxResponse;
     /** Daily quota used up (Salesforce: 403 REQUEST_LIMIT_EXCEEDED). */
     quotaExhausted(): SandboxResponse;
   };
-  /** The vendor's published rate-limit windows, enforced per token by the framework. */
-  rateLimits: { windowMs: number; max: number; group?: (req: SandboxRequest) => string }[];
+  /**
+   * The vendor's published rate-limit windows, enforced per token by the framework. `group` splits a
+   * window into one counter per group; a group of `null` exempts the request from that window (HubSpot's
+   * search has its own 5/s limit and does not count against the 10 s burst).
+   */
+  rateLimits: { windowMs: number; max: number; group?: (req: SandboxRequest) => string | null }[];
   /**
    * Headers added to every successful answer (e.g. Sforce-Limit-Info), given daily usage and, for
-   * each of `rateLimits` in order, the caller's window after this request (e.g. X-HubSpot-RateLimit-Remaining).
+   * each of `rateLimits` that applies to the request, in order, the caller's window after this request
+   * (e.g. X-HubSpot-RateLimit-Remaining).
    */
   usageHeaders?(dailyUsed: number, windows?: RateWindowState[]): Record<string, string>;
   /** Daily request allocation (for usage headers and quota exhaustion). */
