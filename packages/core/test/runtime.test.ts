@@ -283,6 +283,33 @@ describe('connector runtime: auth, quota, abort', () => {
     // 2 calls per 200 ms: six calls need at least two more windows.
     expect(stamps.at(-1)!.t - stamps[0]!.t).toBeGreaterThanOrEqual(380);
   });
+
+  it('never starts more than the cap within any sliding interval, even when the queue drains between calls', async () => {
+    const definition = defineConnector({
+      ...scripted(() => null).definition,
+      setup: () => ({
+        async *read() {},
+        find: async (_ids, ctx) => {
+          const stamps: number[] = [];
+          // One caller at a time, each waiting for its call: the queue is empty between calls, which is
+          // where fixed windows let a second burst start right after the first one.
+          for (let i = 0; i < 7; i++) {
+            await ctx.call('search', async () => void stamps.push(performance.now()), { group: 'search' });
+            if (i === 0) await new Promise((r) => setTimeout(r, 150));
+          }
+          return stamps.map((t) => ({ t }) as never);
+        },
+      }),
+    });
+    const rc = await createRuntimeConnector(definition, {
+      system: 'crm',
+      options: { token: 't' },
+      logger: silentLogger,
+    });
+    const stamps = ((await rc.find([])) as unknown as { t: number }[]).map((s) => s.t);
+    // 2 calls per 200 ms: any three consecutive starts span at least one full interval.
+    for (let i = 2; i < stamps.length; i++) expect(stamps[i]! - stamps[i - 2]!).toBeGreaterThanOrEqual(195);
+  });
 });
 
 describe('connector runtime: definition checks', () => {
