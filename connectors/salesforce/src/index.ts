@@ -148,7 +148,8 @@ function nextUtcMidnight(now: Date): Date {
 export function classifySalesforceError(err: unknown): ClassifiedFailure | undefined {
   if (!err || typeof err !== 'object') return undefined;
   const e = err as { errorCode?: string; name?: string; statusCode?: number; status?: number; message?: string };
-  const code = e.errorCode ?? e.name ?? '';
+  // SOAP faults (emptyRecycleBin) carry the code as `sf:INVALID_SESSION_ID`; REST errors carry it bare.
+  const code = (e.errorCode ?? e.name ?? '').replace(/^sf:/, '');
   const status = e.statusCode ?? e.status;
   const message = code || undefined;
   if (code === 'REQUEST_LIMIT_EXCEEDED') {

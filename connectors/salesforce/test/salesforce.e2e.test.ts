@@ -179,13 +179,23 @@ describe('Salesforce connector against the sandbox', () => {
     expect(calls('PATCH', `${V}/sobjects/Individual/{id}`)).toBe(1);
   });
 
+  it('emptying the Recycle Bin over SOAP refreshes an expired session once', async () => {
+    const ref = [...synced.values()].filter((r) => r.ref.object === 'Lead').at(-3)?.ref as RecordRef;
+    expect((await c.erase([ref], { permanent: false }))[0]?.outcome).toBe('done');
+    // jsforce reads a SOAP fault's `faultcode` (`sf:INVALID_SESSION_ID`) as the error code.
+    server.setKnobs({ expireTokens: true });
+    expect(await c.purge([ref])).toEqual([{ ref, outcome: 'done' }]);
+    expect(app.store.state(ref.id)).toBe('purged');
+  });
+
   it('survives token expiry and 5xx bursts, and pauses on 403 REQUEST_LIMIT_EXCEEDED', async () => {
     const ref = [...synced.values()].filter((r) => r.ref.object === 'Contact').at(-2)?.ref as RecordRef;
     server.setKnobs({ expireTokens: true });
     expect((await c.get([ref]))[0]?.ref.id).toBe(ref.id);
+    const errorsBefore = server.log.count({ vendor: 'salesforce', status: 500 });
     server.setKnobs({ errorBurst: 2 });
     expect((await c.get([ref]))[0]?.ref.id).toBe(ref.id);
-    expect(server.log.count({ vendor: 'salesforce', status: 500 })).toBe(2);
+    expect(server.log.count({ vendor: 'salesforce', status: 500 }) - errorsBefore).toBe(2);
     server.setKnobs({ quotaExhausted: true });
     await expect(c.get([ref])).rejects.toMatchObject({ kind: 'quota_exhausted' });
     expect(c.quota().pausedUntil).toBeInstanceOf(Date);
@@ -198,7 +208,7 @@ describe('Salesforce connector against the sandbox', () => {
       expect(e).toMatch(
         /^(POST \/services\/oauth2\/token|POST \/services\/Soap\/u\/62\.0|GET \/services\/data\/v62\.0\/(query|queryAll)(\/\{locator\})?|GET \/services\/data\/v62\.0\/sobjects\/\w+\/describe|PATCH \/services\/data\/v62\.0\/sobjects\/\w+\/\{id\}|DELETE \/services\/data\/v62\.0\/composite\/sobjects)$/,
       );
-    // One token at start, one after the forced expiry.
-    expect(byEndpoint['POST /services/oauth2/token']).toBe(2);
+    // One token at start, one after each forced expiry (REST, then SOAP).
+    expect(byEndpoint['POST /services/oauth2/token']).toBe(3);
   });
 });
