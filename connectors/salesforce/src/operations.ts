@@ -64,6 +64,9 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
   const version = options.apiVersion;
   const fieldsCache = new Map<string, { name: string; type: string }[]>();
 
+  /** The api-usage last seen while at or above `quotaStopShare` (the runtime's own guard uses its default share). */
+  let overShare: { used: number; limit: number } | null = null;
+
   /** One vendor call with a fresh connection; reports api-usage from Sforce-Limit-Info afterwards. */
   async function call<T>(
     ctx: OperationContext,
@@ -74,12 +77,24 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
     return ctx.call(
       operation,
       async (signal) => {
+        if (overShare) {
+          // Stop before the call that would go past the configured share; the runtime pauses the system.
+          const { used, limit } = overShare;
+          overShare = null;
+          throw Object.assign(new Error(`quota stop share reached: ${used}/${limit} API requests used`), {
+            errorCode: 'REQUEST_LIMIT_EXCEEDED',
+          });
+        }
         const conn = await client.connection(signal);
         try {
           return await fn(conn);
         } finally {
           const usage = conn.limitInfo?.apiUsage;
-          if (usage && usage.limit > 0) ctx.reportQuota({ used: usage.used, limit: usage.limit });
+          if (usage && usage.limit > 0) {
+            ctx.reportQuota({ used: usage.used, limit: usage.limit });
+            if (usage.used / usage.limit >= options.quotaStopShare)
+              overShare = { used: usage.used, limit: usage.limit };
+          }
         }
       },
       { idempotent },

@@ -212,3 +212,37 @@ describe('Salesforce connector against the sandbox', () => {
     expect(byEndpoint['POST /services/oauth2/token']).toBe(3);
   });
 });
+
+describe('Salesforce daily quota guard', () => {
+  it('stops at the configured share of the daily allocation, with the exact usage reported', async () => {
+    const world = createSeedWorld({ people: 20_000, seed: 8, now: new Date('2026-11-01T00:00:00Z') });
+    const small = createSalesforceApp(world, { ...CLIENT, dailyLimit: 40 });
+    const smallServer = await createVendorServer(small);
+    const guarded = await createRuntimeConnector(salesforce, {
+      system: 'salesforce',
+      options: {
+        loginUrl: smallServer.url,
+        auth: { type: 'refresh-token', ...CLIENT },
+        quotaStopShare: 0.5,
+        pageSize: 200,
+      },
+      logger: silentLogger,
+    });
+    try {
+      let records = 0;
+      const run = (async () => {
+        for await (const page of guarded.read('Contact', null)) records += page.records.length;
+      })();
+      await expect(run).rejects.toMatchObject({ kind: 'quota_exhausted' });
+      // 20 of 40 requests: one describe and 19 query pages, then the guard refuses the 21st call.
+      expect(smallServer.dailyUsed()).toBe(20);
+      expect(records).toBe(19 * 200);
+      expect(guarded.quota().report).toMatchObject({ used: 20, limit: 40 });
+      expect(guarded.quota().pausedUntil).toBeInstanceOf(Date);
+      expect(smallServer.log.count({ vendor: 'salesforce', status: 403 })).toBe(0);
+    } finally {
+      await guarded.close();
+      await smallServer.close();
+    }
+  });
+});
