@@ -234,6 +234,22 @@ describe('Salesforce look-alike (through jsforce)', () => {
     expect(((await conn.sobject('Contact').retrieve(id)) as unknown as Row).LastName).toBe(app.store.get(id)?.LastName);
   });
 
+  it('lists ids changed in a window through the updated feed (jsforce sobject.updated)', async () => {
+    const id = liveContacts()[40]?.id as string;
+    const start = new Date(clock.getTime() - 60_000);
+    const end = new Date(clock.getTime() + 60_000);
+    expect((await conn.sobject('Contact').updated(start, end)).ids).not.toContain(id);
+    await raw('PATCH', `${V}/sobjects/Contact/${id}`, { body: JSON.stringify({ Title: 'Head of Things' }) });
+    const feed = await conn.sobject('Contact').updated(start, end);
+    expect(feed.ids).toContain(id);
+    expect(feed.latestDateCovered).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00\.000\+0000$/);
+    const tooOld = await raw(
+      'GET',
+      `${V}/sobjects/Contact/updated?start=2020-01-01T00:00:00Z&end=2020-01-02T00:00:00Z`,
+    );
+    expect(tooOld).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_REPLICATION_DATE' }] });
+  });
+
   it('collections delete answers per id in order, puts records in the Recycle Bin, and rolls back allOrNone', async () => {
     const [a, b, c, d] = liveContacts()
       .slice(20, 24)

@@ -137,7 +137,8 @@ export function createSalesforceApp(
     return page(key, cursors.get(key) as Cursor, 0);
   };
 
-  // GET /query/{locator}-{offset} (a nextRecordsUrl): same page as above.
+  // GET /query/{locator}-{offset}, the nextRecordsUrl of a page:
+  // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm (Retrieving the Remaining SOQL Query Results)
   const queryMore = (locator: string): SandboxResponse => {
     const m = /^(.+)-(\d+)$/.exec(locator);
     const cursor = m ? cursors.get(m[1] as string) : undefined;
@@ -387,6 +388,7 @@ export function createSalesforceApp(
       return { status: 200, body: project(row, object, select, version) };
     }
     if (req.method === 'PATCH') return patch(req, object, second);
+    // DELETE /sobjects/{X}/{id}: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_delete_record.htm
     if (req.method === 'DELETE') {
       const row = rowOr404(object, second);
       if (!('Id' in row)) return row;
