@@ -360,6 +360,31 @@ describe('Salesforce look-alike (through jsforce)', () => {
     expect((await raw('GET', `${V}/limits`)).status).toBe(200);
   });
 
+  it('keeps its (SystemModstamp, Id) index in step with writes without rebuilding it', () => {
+    const at = () => new Date('2026-11-03T00:00:00Z');
+    const [warm, cold] = [createSalesforceApp(world, { now: at }), createSalesforceApp(world, { now: at })];
+    warm.store.index('Contact'); // built before the writes: updated in place
+    const ids = warm.store
+      .index('Contact')
+      .slice(0, 6)
+      .map((e) => e.id);
+    for (const app of [warm, cold]) {
+      app.store.update(ids[0] as string, { Title: 'x' });
+      app.store.remove(ids[1] as string);
+      app.store.remove(ids[2] as string);
+      app.store.purge(ids[2] as string);
+      const previous = app.store.patchOf(ids[3] as string);
+      app.store.remove(ids[3] as string);
+      app.store.restore(ids[3] as string, previous);
+    }
+    expect(warm.store.index('Contact')).toEqual(cold.store.index('Contact'));
+    // The updated and the binned record moved to the end (newest SystemModstamp); the purged one is gone.
+    const tail = warm.store.index('Contact').slice(-2);
+    expect(tail.map((e) => e.id).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(tail.find((e) => e.id === ids[1])?.deleted).toBe(true);
+    expect(warm.store.index('Contact').some((e) => e.id === ids[2])).toBe(false);
+  });
+
   it('serves a 1,000,000-person org from the seed without materialising it', async () => {
     const big = createSalesforceApp(createSeedWorld({ people: 1_000_000, seed: 9 }), CLIENT);
     const bigServer = await createVendorServer(big);

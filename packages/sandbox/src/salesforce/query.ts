@@ -92,7 +92,7 @@ export function runQuery(store: SalesforceStore, soql: string, all: boolean): Qu
 
   let matched = candidates.filter(
     (entry) =>
-      (all || !entry.deleted) &&
+      (!entry.deleted || (all && store.state(entry.id) === 'binned')) &&
       store.objectOf(entry.id) === object &&
       matches(q.where, (field) => fieldValue(entry, field)),
   );

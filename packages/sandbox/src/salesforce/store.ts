@@ -238,16 +238,42 @@ export class SalesforceStore {
     return this.base(id) ? 'live' : 'unknown';
   }
 
+  /** The index entry of a record as it is now (null when unknown or purged). */
+  private entryOf(id: string): IndexEntry | null {
+    const row = this.find(id);
+    return row ? { id, t: Date.parse(String(row.SystemModstamp)), deleted: row.IsDeleted === true } : null;
+  }
+
+  /**
+   * Apply a change to one record and move its entry in the cached (SystemModstamp, Id) index, so a write
+   * costs a binary search and a splice instead of regenerating the whole object's index.
+   */
+  private change(id: string, mutate: () => void): void {
+    const object = decodeId(id)?.object;
+    const list = object ? this.sorted.get(object) : undefined;
+    const before = list ? this.entryOf(id) : null;
+    mutate();
+    if (!list || !object) return;
+    if (before) {
+      const at = lowerBound(list, before);
+      if (list[at]?.id !== id) {
+        this.sorted.delete(object); // not where it should be: rebuild on next use
+        return;
+      }
+      list.splice(at, 1);
+    }
+    const after = this.entryOf(id);
+    if (after) list.splice(lowerBound(list, after), 0, after);
+  }
+
   private touch(id: string, fields: Record<string, unknown>): void {
     const stamp = sfDateTime(this.now());
     this.patches.set(id, { ...this.patches.get(id), ...fields, LastModifiedDate: stamp, SystemModstamp: stamp });
-    const object = decodeId(id)?.object;
-    if (object) this.sorted.delete(object);
   }
 
   update(id: string, fields: Record<string, unknown>): SfRow | null {
     if (!this.get(id)) return null;
-    this.touch(id, fields);
+    this.change(id, () => this.touch(id, fields));
     const row = this.get(id);
     this.indexContact(row);
     return row;
@@ -256,18 +282,20 @@ export class SalesforceStore {
   /** Move a live record to the Recycle Bin (SystemModstamp moves, so incremental queryAll sees it). */
   remove(id: string): boolean {
     if (this.state(id) !== 'live') return false;
-    this.touch(id, {});
-    this.bin.set(id, { deletedAt: this.now(), purged: false });
+    this.change(id, () => {
+      this.touch(id, {});
+      this.bin.set(id, { deletedAt: this.now(), purged: false });
+    });
     return true;
   }
 
   /** Put back a removed record (used to roll back an allOrNone batch). */
   restore(id: string, previous: Record<string, unknown> | undefined): void {
-    this.bin.delete(id);
-    if (previous) this.patches.set(id, previous);
-    else this.patches.delete(id);
-    const object = decodeId(id)?.object;
-    if (object) this.sorted.delete(object);
+    this.change(id, () => {
+      this.bin.delete(id);
+      if (previous) this.patches.set(id, previous);
+      else this.patches.delete(id);
+    });
   }
 
   /** The overlay of a record (to restore it after a rollback). */
@@ -279,10 +307,10 @@ export class SalesforceStore {
   purge(id: string): boolean {
     const entry = this.binned(id);
     if (!entry || entry.purged) return false;
-    entry.purged = true;
-    this.patches.delete(id);
-    const object = decodeId(id)?.object;
-    if (object) this.sorted.delete(object);
+    this.change(id, () => {
+      entry.purged = true;
+      this.patches.delete(id);
+    });
     return true;
   }
 
@@ -370,4 +398,17 @@ export class SalesforceStore {
   overlaySize(): { patched: number; binned: number } {
     return { patched: this.patches.size, binned: this.bin.size };
   }
+}
+
+/** First position in a (t, id)-sorted index whose entry is not before `entry`. */
+function lowerBound(list: IndexEntry[], entry: IndexEntry): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const m = list[mid] as IndexEntry;
+    if (m.t < entry.t || (m.t === entry.t && m.id < entry.id)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
