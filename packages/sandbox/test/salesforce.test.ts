@@ -339,6 +339,7 @@ describe('Salesforce look-alike (through jsforce)', () => {
 
     const missing = await raw('GET', `${V}/nothing/here`);
     expect(missing).toMatchObject({ status: 404, body: [{ errorCode: 'NOT_FOUND', message: expect.any(String) }] });
+    expect(missing.headers.get('sforce-limit-info')).toMatch(/^api-usage=\d+\/100000$/);
 
     server.setKnobs({ quotaExhausted: true });
     const quota = await raw('GET', `${V}/limits`);
