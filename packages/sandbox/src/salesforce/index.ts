@@ -10,23 +10,25 @@
  */
 import type { SeedWorld } from '../kit/seed-types.js';
 import type { SandboxRequest, SandboxResponse, VendorApp } from '../kit/types.js';
+import { errors, notFound } from './errors.js';
+import { deletedFeed, updatedFeed } from './feeds.js';
 import { newAccessToken, type OAuthClient, tokenEndpoint } from './oauth.js';
 import { QueryError, runQuery } from './query.js';
+import { collectionsDelete, emptyRecycleBin } from './recycle-bin.js';
 import {
   decodeId,
   FIELDS,
   fieldOf,
-  isWellFormedId,
   KEY_PREFIX,
   objectNamed,
   type SfField,
   type SfObjectName,
   type SfRow,
-  sfDateTime,
 } from './schema.js';
-import { emptyRecycleBinResponse, parseSoapCall, SOAP_CONTENT_TYPE, soapFault } from './soap.js';
-import { RECYCLE_BIN_DAYS, SalesforceStore } from './store.js';
+import { parseSoapCall, SOAP_CONTENT_TYPE, soapFault } from './soap.js';
+import { SalesforceStore } from './store.js';
 
+export { MAX_IDS } from './recycle-bin.js';
 export { SalesforceStore } from './store.js';
 
 export interface SalesforceAppOptions extends OAuthClient {
@@ -35,20 +37,11 @@ export interface SalesforceAppOptions extends OAuthClient {
   now?: () => Date;
 }
 
-/** Most ids per sObject Collections delete and per emptyRecycleBin call. */
-export const MAX_IDS = 200;
 const BATCH_DEFAULT = 2000;
 const BATCH_MIN = 200;
 /** Open query cursors kept; older ones answer INVALID_QUERY_LOCATOR. */
 const MAX_CURSORS = 100;
 const API_VERSIONS = ['58.0', '59.0', '60.0', '61.0', '62.0', '63.0', '64.0'];
-const DAY = 86_400_000;
-
-const errors = (status: number, errorCode: string, message: string, fields?: string[]): SandboxResponse => ({
-  status,
-  body: [{ message, errorCode, ...(fields ? { fields } : {}) }],
-});
-const notFound = () => errors(404, 'NOT_FOUND', 'The requested resource does not exist');
 
 interface Cursor {
   resource: 'query' | 'queryAll';
@@ -223,138 +216,6 @@ export function createSalesforceApp(
     return { status: 204 };
   };
 
-  // sObject Collections delete: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_delete.htm
-  const collectionsDelete = (req: SandboxRequest): SandboxResponse => {
-    const ids = (req.query.get('ids') ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    if (ids.length === 0) return errors(400, 'MISSING_ARGUMENT', 'ids parameter is required');
-    if (ids.length > MAX_IDS) return errors(400, 'EXCEEDED_ID_LIMIT', `Maximum number of records exceeded: ${MAX_IDS}`);
-    const allOrNone = req.query.get('allOrNone') === 'true';
-    const done: { id: string; previous: Record<string, unknown> | undefined }[] = [];
-    const results = ids.map((id) => {
-      const failure = (statusCode: string, message: string) => ({
-        id,
-        success: false,
-        errors: [{ statusCode, message, fields: [] as string[] }],
-      });
-      // Failed items may have no id (documented); a malformed id is one of them.
-      if (!isWellFormedId(id))
-        return {
-          id: undefined,
-          success: false,
-          errors: [{ statusCode: 'MALFORMED_ID', message: 'malformed id', fields: [] as string[] }],
-        };
-      const state = store.state(id);
-      if (state === 'binned' || state === 'purged') return failure('ENTITY_IS_DELETED', 'entity is deleted');
-      if (state === 'unknown') return failure('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id');
-      const previous = store.patchOf(id);
-      store.remove(id);
-      done.push({ id, previous });
-      return { id, success: true, errors: [] };
-    });
-    if (allOrNone && done.length < ids.length) {
-      for (const { id, previous } of done) store.restore(id, previous);
-      return {
-        status: 200,
-        body: results.map((r) =>
-          r.success
-            ? {
-                id: r.id,
-                success: false,
-                errors: [
-                  {
-                    statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
-                    message:
-                      'Record rolled back because not all records were valid and the request was using AllOrNone header',
-                    fields: [],
-                  },
-                ],
-              }
-            : r,
-        ),
-      };
-    }
-    return { status: 200, body: results };
-  };
-
-  // SOAP emptyRecycleBin (no REST resource): https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_emptyrecyclebin.htm
-  const soap = (req: SandboxRequest): SandboxResponse => {
-    const call = parseSoapCall(req.rawBody);
-    if (!call) return soapFault('INVALID_SOAP_HEADER', 'the request is not a SOAP envelope');
-    if (call.method !== 'emptyRecycleBin')
-      return soapFault('INVALID_OPERATION', `operation ${call.method} is not supported here`);
-    if (call.ids.length > MAX_IDS)
-      return soapFault('EXCEEDED_ID_LIMIT', `emptyRecycleBin takes at most ${MAX_IDS} ids`);
-    const results = call.ids.map((id) => {
-      const state = isWellFormedId(id) ? store.state(id) : 'unknown';
-      if (state === 'binned') {
-        store.purge(id);
-        return { id, success: true };
-      }
-      // [U] the exact status codes for ids not in the bin are not documented; these are what jsforce users report.
-      if (state === 'live')
-        return {
-          id,
-          success: false,
-          error: { statusCode: 'INVALID_ID_FIELD', message: 'record is not in the recycle bin' },
-        };
-      if (state === 'purged')
-        return { id, success: false, error: { statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted' } };
-      return {
-        id,
-        success: false,
-        error: { statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id' },
-      };
-    });
-    return {
-      status: 200,
-      headers: { 'content-type': SOAP_CONTENT_TYPE },
-      body: emptyRecycleBinResponse(results, { used: req.dailyUsed ?? 0, limit: dailyLimit }),
-    };
-  };
-
-  /** `start`/`end` of the updated/deleted feeds (ISO 8601), or the 400 Salesforce gives. */
-  const window = (req: SandboxRequest, maxDays: number): { start: number; end: number } | SandboxResponse => {
-    const start = Date.parse(req.query.get('start') ?? '');
-    const end = Date.parse(req.query.get('end') ?? '');
-    if (Number.isNaN(start) || Number.isNaN(end))
-      return errors(400, 'MISSING_ARGUMENT', 'start and end are required ISO 8601 date-times');
-    if (end < start) return errors(400, 'INVALID_REPLICATION_DATE', 'end date is before start date');
-    if (start < nowMs() - maxDays * DAY)
-      return errors(400, 'INVALID_REPLICATION_DATE', `start date must be within the last ${maxDays} days`);
-    return { start, end };
-  };
-  // Salesforce reports coverage to the minute.
-  const minute = (ms: number) => sfDateTime(Math.floor(Math.min(ms, nowMs()) / 60_000) * 60_000);
-
-  // GET /sobjects/{X}/updated: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getupdated.htm
-  const updated = (req: SandboxRequest, object: SfObjectName): SandboxResponse => {
-    const w = window(req, 30);
-    if ('status' in w) return w;
-    const ids = store
-      .index(object)
-      .filter((e) => !e.deleted && e.t >= w.start && e.t < w.end)
-      .map((e) => e.id);
-    if (ids.length > 600_000) return errors(400, 'EXCEEDED_ID_LIMIT', 'too many ids: narrow the date range');
-    return { status: 200, body: { ids, latestDateCovered: minute(w.end) } };
-  };
-
-  // GET /sobjects/{X}/deleted: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm
-  const deleted = (req: SandboxRequest, object: SfObjectName): SandboxResponse => {
-    const w = window(req, RECYCLE_BIN_DAYS);
-    if ('status' in w) return w;
-    return {
-      status: 200,
-      body: {
-        deletedRecords: store.deletedBetween(object, w.start, w.end),
-        earliestDateAvailable: minute(nowMs() - RECYCLE_BIN_DAYS * DAY),
-        latestDateCovered: minute(w.end),
-      },
-    };
-  };
-
   // GET /limits: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm
   const limits = (req: SandboxRequest): SandboxResponse => ({
     status: 200,
@@ -371,8 +232,8 @@ export function createSalesforceApp(
     const object = name ? objectNamed(name) : undefined;
     if (!object) return notFound();
     if (second === 'describe' && !third && req.method === 'GET') return describe(object, version);
-    if (second === 'updated' && !third && req.method === 'GET') return updated(req, object);
-    if (second === 'deleted' && !third && req.method === 'GET') return deleted(req, object);
+    if (second === 'updated' && !third && req.method === 'GET') return updatedFeed(store, req, object, nowMs());
+    if (second === 'deleted' && !third && req.method === 'GET') return deletedFeed(store, req, object, nowMs());
     if (!second || third) return notFound();
     // GET/PATCH/DELETE /sobjects/{X}/{id}: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_retrieve.htm
     if (req.method === 'GET') {
@@ -402,7 +263,7 @@ export function createSalesforceApp(
     if (req.path === '/services/oauth2/token' && req.method === 'POST')
       return tokenEndpoint(req, options, issue, nowMs());
     const soapPath = /^\/services\/Soap\/u\/(\d+\.\d)$/.exec(req.path);
-    if (soapPath && req.method === 'POST') return soap(req);
+    if (soapPath && req.method === 'POST') return emptyRecycleBin(store, req, dailyLimit);
     const parts = req.path.split('/').filter(Boolean);
     if (parts[0] !== 'services' || parts[1] !== 'data') return notFound();
     // GET /services/data: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_versions.htm
@@ -423,7 +284,7 @@ export function createSalesforceApp(
     if (resource === 'limits' && rest.length === 0 && req.method === 'GET') return limits(req);
     if (resource === 'sobjects') return sobjects(req, version, rest);
     if (resource === 'composite' && rest[0] === 'sobjects' && rest.length === 1 && req.method === 'DELETE')
-      return collectionsDelete(req);
+      return collectionsDelete(store, req);
     return notFound();
   };
 
