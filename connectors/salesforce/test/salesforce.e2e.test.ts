@@ -15,6 +15,8 @@ import salesforce from '../src/index.js';
 const CLIENT = { clientId: 'e2e-client', clientSecret: 'e2e-secret-4b1d', refreshToken: 'e2e-refresh-77aa' };
 const PAGE = 2000;
 const V = '/services/data/v62.0';
+/** Whole-org reads on a loaded 2-core machine: generous, never a speed assertion. */
+const SLOW = 300_000;
 
 type Server = Awaited<ReturnType<typeof createVendorServer>>;
 let server: Server;
@@ -61,7 +63,7 @@ beforeAll(async () => {
     options: { loginUrl: server.url, auth: { type: 'refresh-token', ...CLIENT }, lookbackMinutes: 0 },
     logger: silentLogger,
   });
-}, 120_000);
+}, SLOW);
 afterAll(async () => {
   await c?.close();
   await server?.close();
@@ -71,7 +73,9 @@ describe('Salesforce connector against the sandbox', () => {
   const synced = new Map<string, CrmRecord>();
   let contactsCheckpoint: Record<string, unknown> | null = null;
 
-  it('syncs every person (Contacts and Leads) in 2,000-record pages, with a restart inside equal SystemModstamps', async () => {
+  it('syncs every person (Contacts and Leads) in 2,000-record pages, with a restart inside equal SystemModstamps', {
+    timeout: SLOW,
+  }, async () => {
     expect(sfPeople).toBeGreaterThanOrEqual(20_000);
     const before = queryCalls();
     const first = await readAll('Contact', null, 3);
@@ -91,7 +95,7 @@ describe('Salesforce connector against the sandbox', () => {
     expect(sample.fields.Loyalty_Id__c).toMatch(/^LOY-\d{8}$/);
   });
 
-  it('syncs Tasks, Notes and Cases linked to their people', async () => {
+  it('syncs Tasks, Notes and Cases linked to their people', { timeout: SLOW }, async () => {
     for (const stream of ['Task', 'Note', 'Case'] as const) {
       const records = (await readAll(stream, null)).flatMap((p) => p.records);
       expect(records).toHaveLength(live(stream));
@@ -103,7 +107,9 @@ describe('Salesforce connector against the sandbox', () => {
     }
   });
 
-  it('finds a person by email and phone, erases them with their notes and empties the Recycle Bin, and verifies', async () => {
+  it('finds a person by email and phone, erases them with their notes and empties the Recycle Bin, and verifies', {
+    timeout: SLOW,
+  }, async () => {
     const target = [...synced.values()].find(
       (r) => r.ref.object === 'Contact' && app.store.activitiesOf('Task', [r.ref.id]).length > 0,
     ) as CrmRecord;
@@ -133,7 +139,9 @@ describe('Salesforce connector against the sandbox', () => {
     expect((await c.erase(refs, { permanent: true })).every((r) => r.outcome === 'already_gone')).toBe(true);
   });
 
-  it('a soft erase stays in the Recycle Bin and the next incremental sync reports it deleted', async () => {
+  it('a soft erase stays in the Recycle Bin and the next incremental sync reports it deleted', {
+    timeout: SLOW,
+  }, async () => {
     const target = [...synced.values()].filter((r) => r.ref.object === 'Contact').at(-5) as CrmRecord;
     expect((await c.erase([target.ref], { permanent: false }))[0]?.outcome).toBe('done');
     expect(app.store.state(target.ref.id)).toBe('binned');
