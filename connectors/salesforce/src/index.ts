@@ -188,7 +188,8 @@ const OAUTH_GRANT_ERRORS = new Set([
 export function vendorErrorCode(err: unknown): string {
   if (!err || typeof err !== 'object') return 'UNKNOWN';
   const e = err as { errorCode?: string; name?: string; data?: unknown };
-  const code = e.errorCode ?? e.name ?? '';
+  // SOAP faults (emptyRecycleBin) carry the code as `sf:INVALID_SESSION_ID`; REST errors carry it bare.
+  const code = (e.errorCode ?? e.name ?? '').replace(/^sf:/, '');
   if (code === 'MULTIPLE_API_ERRORS' && Array.isArray(e.data)) {
     const first = e.data[0] as { errorCode?: unknown } | undefined;
     if (typeof first?.errorCode === 'string') return first.errorCode;

@@ -221,7 +221,7 @@ export function buildProgram(run: RunOptions = {}): { program: Command; exitCode
   const intArg = (v: string) => Number.parseInt(v, 10);
   program
     .command('sandbox')
-    .description('start the HubSpot/Salesforce/Zoho look-alikes in this build on 127.0.0.1 and print a ready config')
+    .description('start the HubSpot, Salesforce and Zoho look-alikes on 127.0.0.1 and print a ready config')
     .option('--people <n>', 'synthetic people', intArg, 3000)
     .option('--seed <n>', 'seed of the synthetic world', intArg, 42)
     .option('--latency <ms>', 'added latency per request', intArg)

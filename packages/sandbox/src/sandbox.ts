@@ -145,7 +145,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           vendor === 'zoho'
             ? { dataCentre: 'eu', apiBaseUrl: baseUrl, accountsUrl: baseUrl }
             : vendor === 'salesforce'
-              ? { instanceUrl: baseUrl, loginUrl: baseUrl }
+              ? {
+                  instanceUrl: baseUrl,
+                  loginUrl: baseUrl,
+                  auth: {
+                    type: 'refresh-token',
+                    clientId: credentials.clientId,
+                    clientSecret: credentials.clientSecret,
+                    refreshToken: credentials.refreshToken,
+                  },
+                }
               : {
                   auth: {
                     type: 'oauth',

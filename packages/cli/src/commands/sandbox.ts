@@ -1,8 +1,7 @@
 /** `custodian sandbox`: start the HubSpot, Salesforce and Zoho look-alikes and print a ready config. */
-import { type FaultKnobs, startSandbox } from '@custodian/sandbox';
+import { type FaultKnobs, startSandbox, VENDORS } from '@custodian/sandbox';
 import { stringify } from 'yaml';
 import { heading, printJson, say, table } from '../output.js';
-import { installedVendors } from './demo.js';
 
 export interface SandboxOptions {
   people?: number;
@@ -24,7 +23,7 @@ export async function sandboxCommand(options: SandboxOptions): Promise<number> {
     ...(options.quotaExhausted ? { quotaExhausted: true } : {}),
     ...(options.rateLimits === false ? { rateLimits: false } : {}),
   };
-  const vendors = await installedVendors();
+  const vendors = [...VENDORS];
   const sandbox = await startSandbox({
     people: options.people ?? 3000,
     seed: options.seed ?? 42,

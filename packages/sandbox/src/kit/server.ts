@@ -203,7 +203,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
       headers: req.headers,
       body: parsed.ok ? parsed.body : undefined,
       rawBody: raw,
-      token: tokenFromAuthorization(req.headers.authorization),
+      token: tokenFromAuthorization(req.headers.authorization) ?? app.tokenFromBody?.(url.pathname, raw) ?? null,
     };
 
     if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
@@ -231,7 +231,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
     }
     const isPublic = app.isPublic(sreq);
     if (!isPublic && !app.tokenValid(sreq.token)) {
-      send(app.responses.unauthorized());
+      send(app.responses.unauthorized(sreq));
       return;
     }
 
@@ -243,7 +243,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
     const windowStates: RateWindowState[] = [];
     if (!isPublic) {
       if (knobs.quotaExhausted || dailyUsed >= app.dailyLimit) {
-        send(app.responses.quotaExhausted());
+        send(app.responses.quotaExhausted(sreq));
         return;
       }
       if (knobs.rateLimits) {
@@ -280,6 +280,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
       }
       dailyUsed++;
     }
+    sreq.dailyUsed = dailyUsed;
 
     let answer: SandboxResponse;
     try {
@@ -295,7 +296,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
     } catch {
       usage = {};
     }
-    send(answer, answer.status < 400 ? usage : {});
+    send(answer, answer.status < 400 || app.usageHeadersOnErrors ? usage : {});
   };
 
   const server: Server = createServer((req, res) => {

@@ -19,6 +19,8 @@ export interface SandboxRequest {
   rawBody: string;
   /** Bearer / OAuth token taken from the Authorization header (any scheme), if present. */
   token: string | null;
+  /** Requests counted against today's quota, this one included (set by the server; apps report it, e.g. `/limits`). */
+  dailyUsed?: number;
 }
 
 export interface SandboxResponse {
@@ -78,16 +80,21 @@ export interface VendorApp {
   tokenValid(token: string | null): boolean;
   /** Mark every issued token as expired (FaultKnobs.expireTokens). */
   expireTokens(): void;
-  /** The vendor's answers for framework-level faults, in the vendor's shapes. */
+  /**
+   * The access token of a request that carries it in the body rather than the Authorization header
+   * (Salesforce SOAP puts the session id in the envelope's SessionHeader).
+   */
+  tokenFromBody?(path: string, rawBody: string): string | null;
+  /** The vendor's answers for framework-level faults, in the vendor's shapes (`req` lets SOAP answer as SOAP). */
   responses: {
-    unauthorized(): SandboxResponse;
+    unauthorized(req?: SandboxRequest): SandboxResponse;
     serverError(): SandboxResponse;
     notFound(req: SandboxRequest): SandboxResponse;
     malformedBody(): SandboxResponse;
     /** 429 with the vendor's headers; `retryAfterMs` until the window frees; `index` of the window in `rateLimits` that is full. */
     rateLimited(retryAfterMs: number, index?: number): SandboxResponse;
     /** Daily quota used up (Salesforce: 403 REQUEST_LIMIT_EXCEEDED). */
-    quotaExhausted(): SandboxResponse;
+    quotaExhausted(req?: SandboxRequest): SandboxResponse;
   };
   /**
    * The vendor's published rate-limit windows, enforced per token by the framework. `group` splits a
@@ -101,6 +108,8 @@ export interface VendorApp {
    * (e.g. X-HubSpot-RateLimit-Remaining).
    */
   usageHeaders?(dailyUsed: number, windows?: RateWindowState[]): Record<string, string>;
+  /** Add usageHeaders to the app's error answers too (Salesforce sends Sforce-Limit-Info on every answer). */
+  usageHeadersOnErrors?: boolean;
   /** Daily request allocation (for usage headers and quota exhaustion). */
   dailyLimit: number;
 }
