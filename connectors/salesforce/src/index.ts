@@ -210,6 +210,7 @@ export function classifySalesforceError(err: unknown): ClassifiedFailure | undef
     statusCode?: number;
     status?: number;
     apiUsage?: string;
+    retryAfterMs?: number;
   };
   const code = vendorErrorCode(err);
   const httpStatus = /^ERROR_HTTP_(\d{3})$/.exec(code)?.[1];
@@ -222,6 +223,8 @@ export function classifySalesforceError(err: unknown): ClassifiedFailure | undef
   if (OAUTH_GRANT_ERRORS.has(code))
     return { kind: 'auth_revoked', status: 401, message: `the OAuth token request was refused (${code})` };
   if (code === 'INVALID_SESSION_ID' || status === 401) return { kind: 'auth_expired', status: 401, message };
+  // Throttling in front of the org (API gateways, Bulk polling) answers 429, with Retry-After when it knows.
+  if (status === 429) return { kind: 'rate_limited', status, message, retryAfterMs: e.retryAfterMs };
   if (
     ['INSUFFICIENT_ACCESS', 'INSUFFICIENT_ACCESS_OR_READONLY', 'API_DISABLED_FOR_ORG', 'FEATURE_NOT_ENABLED'].includes(
       code,

@@ -214,7 +214,7 @@ describe('Salesforce connector against the sandbox', () => {
     const byEndpoint = server.log.byEndpoint('salesforce');
     for (const e of Object.keys(byEndpoint))
       expect(e).toMatch(
-        /^(POST \/services\/oauth2\/token|POST \/services\/Soap\/u\/62\.0|GET \/services\/data\/v62\.0\/(query|queryAll)(\/\{locator\})?|GET \/services\/data\/v62\.0\/sobjects\/\w+\/describe|PATCH \/services\/data\/v62\.0\/sobjects\/\w+\/\{id\}|DELETE \/services\/data\/v62\.0\/composite\/sobjects)$/,
+        /^(POST \/services\/oauth2\/token|POST \/services\/Soap\/u\/62\.0|GET \/services\/data\/v62\.0\/(query|queryAll)(\/\{locator\})?|GET \/services\/data\/v62\.0\/sobjects\/\w+\/describe|GET \/services\/data\/v62\.0\/sobjects\/\w+\/deleted\/?|PATCH \/services\/data\/v62\.0\/sobjects\/\w+\/\{id\}|DELETE \/services\/data\/v62\.0\/composite\/sobjects)$/,
       );
     // One token at start, one after each forced expiry (REST, then SOAP).
     expect(byEndpoint['POST /services/oauth2/token']).toBe(3);

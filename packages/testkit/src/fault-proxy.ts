@@ -69,6 +69,9 @@ function forwardHeaders(headers: IncomingHttpHeaders, bodyLength: number): Recor
   for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_HEADERS.has(k)) out[k] = v;
   // Uncompressed answers, so the recorder can read them and faults can be compared by content.
   delete out['accept-encoding'];
+  // Vendors that answer with their own URL (Salesforce's `instance_url`) must name the proxy, or every later
+  // call would bypass it; X-Forwarded-Host is how reverse proxies say so.
+  if (headers.host) out['x-forwarded-host'] = headers.host;
   if (bodyLength > 0) out['content-length'] = String(bodyLength);
   return out;
 }

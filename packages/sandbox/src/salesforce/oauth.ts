@@ -78,7 +78,9 @@ export function tokenEndpoint(
   } else {
     return fail('unsupported_grant_type', 'grant type not supported');
   }
-  const instanceUrl = `http://${req.headers.host ?? '127.0.0.1'}`;
+  // Behind a reverse proxy (the testkit's fault proxy) the org's URL is the proxy's.
+  const forwarded = req.headers['x-forwarded-host'];
+  const instanceUrl = `http://${(Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host ?? '127.0.0.1'}`;
   const id = `${instanceUrl}/id/${ORG_ID}/${USER_ID}`;
   const issuedAt = String(nowMs);
   const body: Record<string, string> = {
