@@ -13,6 +13,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
+import PQueue from 'p-queue';
 import type { Capability, EraseOptions, FieldChange, RefResult, StreamDefinition } from '../contract.js';
 import { ConnectorError, CustodianError } from '../errors.js';
 import type { SubjectKeyer } from '../identity.js';
@@ -273,6 +274,33 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/** Refs grouped by object, then cut into chunks, so every chunk fills the vendor's per-object batches. */
+function objectChunks(refs: RecordRef[], size: number): RecordRef[][] {
+  const byObject = new Map<string, RecordRef[]>();
+  for (const r of refs) byObject.set(r.object, [...(byObject.get(r.object) ?? []), r]);
+  return [...byObject.values()].flatMap((group) => chunks(group, size));
+}
+
+/** Run jobs with at most `n` at once; every job finishes (or fails) before the first failure is thrown. */
+async function inParallel(n: number, jobs: (() => Promise<void>)[]): Promise<void> {
+  const queue = new PQueue({ concurrency: n });
+  const settled = await Promise.allSettled(jobs.map((job) => queue.add(job)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Live identities in lists of 100 (one HubSpot batch read), looked up side by side. */
+async function findAll(deps: RequestEngineDeps, connector: RequestConnector, identities: Identity[]) {
+  const found: CrmRecord[] = [];
+  await inParallel(
+    deps.config.concurrency,
+    chunks(identities, 100).map((part) => async () => {
+      found.push(...(await connector.find(part)));
+    }),
+  );
+  return found;
+}
+
 function exemptionFor(config: RequestsConfig, ref: RecordRef): Exemption | undefined {
   return config.exemptions.find(
     (e) => (!e.system || e.system === ref.system) && (!e.object || e.object === ref.object),
@@ -300,7 +328,7 @@ async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     };
     const identities = uniqueIdentities(mine);
     if (connector.has('find') && identities.length > 0) {
-      for (const r of await connector.find(identities))
+      for (const r of await findAll(deps, connector, identities))
         if (r.kind === 'person') add(attribution.ofRecord(r), r.ref, persons);
     }
     for (const r of fromLedger)
@@ -490,23 +518,28 @@ async function execute(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     const tasks = mine.flatMap((i) => pending.get(i)!.filter((t) => t.ref.system === system.name));
     if (tasks.length === 0) return;
     const connector = await system.connector();
+    const byId = new Map(mine.map((i) => [i.row.id, i]));
     const byAction = new Map<string, RequestTaskRow[]>();
     for (const t of tasks) byAction.set(t.action, [...(byAction.get(t.action) ?? []), t]);
     for (const [action, group] of byAction) {
       // Rectify carries each request's own values, so its chunks never mix requests.
-      const groups =
+      // Deletes never mix permanent and restorable erasure in one call.
+      const permanent = (t: RequestTaskRow) => byId.get(t.requestId)?.row.params.permanent === true;
+      const groups = (
         action === 'update'
-          ? mine.map((i) => group.filter((t) => t.requestId === i.row.id)).filter((g) => g.length > 0)
-          : [group];
-      for (const g of groups) {
-        for (const chunk of chunks(uniqueRefs(g), deps.config.chunkSize)) {
+          ? mine.map((i) => group.filter((t) => t.requestId === i.row.id))
+          : action === 'delete'
+            ? [group.filter(permanent), group.filter((t) => !permanent(t))]
+            : [group]
+      ).filter((g) => g.length > 0);
+      const jobs = groups.flatMap((g) =>
+        objectChunks(uniqueRefs(g), deps.config.chunkSize).map((chunk) => async () => {
           const keys = new Set(chunk.map(refKey));
           const chunkTasks = g.filter((t) => keys.has(refKey(t.ref)));
           await markRunning(deps, chunkTasks);
           let results: RefResult[];
           if (action === 'delete') {
-            const permanent = chunkTasks.some((t) => mine.find((i) => i.row.id === t.requestId)?.row.params.permanent);
-            results = await connector.erase(chunk, { permanent });
+            results = await connector.erase(chunk, { permanent: permanent(chunkTasks[0]!) });
           } else if (action === 'redact') {
             results = await connector.update(
               chunk.map((ref) => ({
@@ -517,12 +550,12 @@ async function execute(deps: RequestEngineDeps, items: Item[]): Promise<void> {
           } else if (action === 'opt-out') {
             results = await connector.setMarketingOptOut(chunk);
           } else if (action === 'update') {
-            const owner = mine.find((i) => i.row.id === g[0]!.requestId)!;
+            const owner = byId.get(g[0]!.requestId)!;
             results = await rectifyChunk(connector, chunk, owner.sealed.set ?? {});
           } else {
             const records = await connector.get(chunk);
             for (const t of chunkTasks) {
-              const owner = mine.find((i) => i.row.id === t.requestId)!;
+              const owner = byId.get(t.requestId)!;
               const r = records[chunk.findIndex((ref) => refKey(ref) === refKey(t.ref))];
               if (r) {
                 const byItem = exported.get(owner)!;
@@ -534,8 +567,9 @@ async function execute(deps: RequestEngineDeps, items: Item[]): Promise<void> {
           await applyResults(deps, chunkTasks, results);
           for (const id of new Set(chunkTasks.map((t) => t.requestId)))
             await deps.onStep?.(id, `execute:${system.name}:${action}:chunk`);
-        }
-      }
+        }),
+      );
+      await inParallel(deps.config.concurrency, jobs);
     }
   });
   const changes: Parameters<typeof setStates>[1] = [];
@@ -650,15 +684,18 @@ async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       );
       return;
     }
-    for (const chunk of chunks(uniqueRefs(tasks), deps.config.chunkSize)) {
-      const keys = new Set(chunk.map(refKey));
-      await applyResults(
-        deps,
-        tasks.filter((t) => keys.has(refKey(t.ref))),
-        await connector.purge(chunk),
-      );
-      for (const item of mine) await deps.onStep?.(item.row.id, `purge:${system.name}:chunk`);
-    }
+    await inParallel(
+      deps.config.concurrency,
+      objectChunks(uniqueRefs(tasks), deps.config.chunkSize).map((chunk) => async () => {
+        const keys = new Set(chunk.map(refKey));
+        await applyResults(
+          deps,
+          tasks.filter((t) => keys.has(refKey(t.ref))),
+          await connector.purge(chunk),
+        );
+        for (const item of mine) await deps.onStep?.(item.row.id, `purge:${system.name}:chunk`);
+      }),
+    );
   });
   const next = [...ok, ...items.filter((i) => i.row.params.permanent !== true)];
   const changes: Parameters<typeof setStates>[1] = [];
@@ -708,17 +745,32 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       );
       const permanent = (item: Item) => item.row.params.permanent === true;
       if (connector.has('verify')) {
-        if (deleted.length > 0 || identities.length > 0) {
-          // With one request the connector also checks leftovers by identity against that request's refs;
-          // in a batch it reads the refs back and leftovers are found and attributed below.
-          const results = await connector.verifyErased(deleted, erase.length === 1 ? identities : []);
-          for (const r of results) book(owners.get(refKey(r.ref)) ?? erase, r);
-          if (erase.length > 1 && connector.has('find') && identities.length > 0)
-            for (const r of await connector.find(identities))
-              for (const o of attribution.ofRecord(r))
-                if (!r.archived || permanent(o.item))
-                  book([o.item], { ref: r.ref, outcome: 'failed', reason: 'person still found by identity' });
-        }
+        // Read back in groups of 100 requests side by side. A connector reports leftovers found by identity on
+        // the refs it was given, not on the request they belong to, so the requests of a group with a failure
+        // are read back again one by one: a leftover never blocks another person's request.
+        await inParallel(
+          deps.config.concurrency,
+          chunks(erase, 100).map((group) => async () => {
+            const refs = uniqueRefs(group.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
+            const ids = uniqueIdentities(group);
+            if (refs.length === 0 && ids.length === 0) return;
+            const results = await connector.verifyErased(refs, ids);
+            const ownersOf = (ref: RecordRef) => (owners.get(refKey(ref)) ?? group).filter((o) => group.includes(o));
+            const precise = new Set<Item>();
+            if (group.length > 1)
+              for (const r of results) if (r.outcome === 'failed') for (const o of ownersOf(r.ref)) precise.add(o);
+            for (const r of results) {
+              const rOwners = ownersOf(r.ref).filter((o) => !precise.has(o));
+              if (rOwners.length > 0) book(rOwners, r);
+            }
+            for (const item of precise) {
+              const mineRefs = done(item)
+                .filter((t) => t.action === 'delete')
+                .map((t) => t.ref);
+              for (const r of await connector.verifyErased(mineRefs, liveIdentities(item))) book([item], r);
+            }
+          }),
+        );
       } else {
         const found = connector.has('get') && deleted.length > 0 ? await connector.get(deleted) : [];
         deleted.forEach((ref, i) => {
