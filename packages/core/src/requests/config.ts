@@ -30,9 +30,9 @@ export const RequestsConfigSchema = z
     /** Refs handed to one connector call; progress is stored between chunks. */
     chunkSize: z.number().int().min(1).max(10_000).default(500),
     /**
-     * Chunks (and identity lists of 100) of one system in flight at once. The runtime's rate limiter
-     * still paces every vendor call; this only keeps a one-record-per-call endpoint (HubSpot GDPR delete)
-     * from waiting on round trips instead of on the rate limit.
+     * Chunks of one system executed at once. The runtime's rate limiter still paces every vendor call;
+     * this only keeps a one-record-per-call endpoint (HubSpot GDPR delete) from waiting on round trips
+     * instead of on the rate limit.
      */
     concurrency: z.number().int().min(1).max(32).default(4),
   })

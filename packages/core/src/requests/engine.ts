@@ -25,6 +25,7 @@ import { Attribution, ownersByLink } from './attribute.js';
 import type { Exemption, RequestsConfig } from './config.js';
 import { dueDate } from './deadlines.js';
 import { writeExport } from './export.js';
+import { patientConnector } from './patience.js';
 import { seal, unseal } from './seal.js';
 import { writeSubjectCopy } from './subject-copy.js';
 
@@ -289,15 +290,13 @@ async function inParallel(n: number, jobs: (() => Promise<void>)[]): Promise<voi
   if (failed) throw failed.reason;
 }
 
-/** Live identities in lists of 100 (one HubSpot batch read), looked up side by side. */
-async function findAll(deps: RequestEngineDeps, connector: RequestConnector, identities: Identity[]) {
+/**
+ * Live identities in lists of 100 (one HubSpot batch read), one list after another: lookups are many small
+ * calls at some vendors (Zoho searches per identity), and side by side they only trade calls for 429s.
+ */
+async function findAll(connector: RequestConnector, identities: Identity[]): Promise<CrmRecord[]> {
   const found: CrmRecord[] = [];
-  await inParallel(
-    deps.config.concurrency,
-    chunks(identities, 100).map((part) => async () => {
-      found.push(...(await connector.find(part)));
-    }),
-  );
+  for (const part of chunks(identities, 100)) found.push(...(await connector.find(part)));
   return found;
 }
 
@@ -322,13 +321,13 @@ async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     deps.defaultCountry,
   );
   const ok = await perSystem(deps, items, 'locate', async (system, mine) => {
-    const connector = await system.connector();
+    const connector = patientConnector(await system.connector());
     const add = (owners: { item: Item }[], ref: RecordRef, into: Map<Item, Map<string, RecordRef>>) => {
       for (const o of owners) if (mine.includes(o.item)) into.get(o.item)!.set(refKey(ref), ref);
     };
     const identities = uniqueIdentities(mine);
     if (connector.has('find') && identities.length > 0) {
-      for (const r of await findAll(deps, connector, identities))
+      for (const r of await findAll(connector, identities))
         if (r.kind === 'person') add(attribution.ofRecord(r), r.ref, persons);
     }
     for (const r of fromLedger)
@@ -517,7 +516,7 @@ async function execute(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const ok = await perSystem(deps, items, 'execute', async (system, mine) => {
     const tasks = mine.flatMap((i) => pending.get(i)!.filter((t) => t.ref.system === system.name));
     if (tasks.length === 0) return;
-    const connector = await system.connector();
+    const connector = patientConnector(await system.connector());
     const byId = new Map(mine.map((i) => [i.row.id, i]));
     const byAction = new Map<string, RequestTaskRow[]>();
     for (const t of tasks) byAction.set(t.action, [...(byAction.get(t.action) ?? []), t]);
@@ -674,7 +673,7 @@ async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const ok = await perSystem(deps, permanent, 'purge', async (system, mine) => {
     const tasks = mine.flatMap((i) => pending.get(i)!.filter((t) => t.ref.system === system.name));
     if (tasks.length === 0) return;
-    const connector = await system.connector();
+    const connector = patientConnector(await system.connector());
     if (!connector.has('purge')) {
       // Connectors without a recycle bin (or whose erase is already permanent) have nothing to purge.
       await applyResults(
@@ -725,7 +724,7 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       });
   };
   const ok = await perSystem(deps, items, 'verify', async (system, mine) => {
-    const connector = await system.connector();
+    const connector = patientConnector(await system.connector());
     const done = (item: Item) =>
       executed
         .get(item)!
@@ -745,32 +744,29 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       );
       const permanent = (item: Item) => item.row.params.permanent === true;
       if (connector.has('verify')) {
-        // Read back in groups of 100 requests side by side. A connector reports leftovers found by identity on
-        // the refs it was given, not on the request they belong to, so the requests of a group with a failure
-        // are read back again one by one: a leftover never blocks another person's request.
-        await inParallel(
-          deps.config.concurrency,
-          chunks(erase, 100).map((group) => async () => {
-            const refs = uniqueRefs(group.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
-            const ids = uniqueIdentities(group);
-            if (refs.length === 0 && ids.length === 0) return;
-            const results = await connector.verifyErased(refs, ids);
-            const ownersOf = (ref: RecordRef) => (owners.get(refKey(ref)) ?? group).filter((o) => group.includes(o));
-            const precise = new Set<Item>();
-            if (group.length > 1)
-              for (const r of results) if (r.outcome === 'failed') for (const o of ownersOf(r.ref)) precise.add(o);
-            for (const r of results) {
-              const rOwners = ownersOf(r.ref).filter((o) => !precise.has(o));
-              if (rOwners.length > 0) book(rOwners, r);
-            }
-            for (const item of precise) {
-              const mineRefs = done(item)
-                .filter((t) => t.action === 'delete')
-                .map((t) => t.ref);
-              for (const r of await connector.verifyErased(mineRefs, liveIdentities(item))) book([item], r);
-            }
-          }),
-        );
+        // Read back in groups of 100 requests. A connector reports leftovers found by identity on the refs it
+        // was given, not on the request they belong to, so the requests of a group with a failure are read
+        // back again one by one: a leftover never blocks another person's request.
+        for (const group of chunks(erase, 100)) {
+          const refs = uniqueRefs(group.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
+          const ids = uniqueIdentities(group);
+          if (refs.length === 0 && ids.length === 0) continue;
+          const results = await connector.verifyErased(refs, ids);
+          const ownersOf = (ref: RecordRef) => (owners.get(refKey(ref)) ?? group).filter((o) => group.includes(o));
+          const precise = new Set<Item>();
+          if (group.length > 1)
+            for (const r of results) if (r.outcome === 'failed') for (const o of ownersOf(r.ref)) precise.add(o);
+          for (const r of results) {
+            const rOwners = ownersOf(r.ref).filter((o) => !precise.has(o));
+            if (rOwners.length > 0) book(rOwners, r);
+          }
+          for (const item of precise) {
+            const mineRefs = done(item)
+              .filter((t) => t.action === 'delete')
+              .map((t) => t.ref);
+            for (const r of await connector.verifyErased(mineRefs, liveIdentities(item))) book([item], r);
+          }
+        }
       } else {
         const found = connector.has('get') && deleted.length > 0 ? await connector.get(deleted) : [];
         deleted.forEach((ref, i) => {
