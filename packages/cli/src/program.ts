@@ -144,6 +144,11 @@ export function buildProgram(run: RunOptions = {}): { program: Command; exitCode
 
   const jurisdiction = () =>
     new Option('--jurisdiction <law>', 'deadline rules: gdpr, ccpa or pipl').choices(['gdpr', 'ccpa', 'pipl']);
+  const subjectCopy = () =>
+    new Option(
+      '--subject-copy <file>',
+      'also write a copy of the certificate that names the person, to send to them (the ledger keeps none)',
+    );
   program
     .command('erase')
     .description('erase a person in every system: plan, delete, purge, verify, tombstone, certificate')
@@ -151,7 +156,9 @@ export function buildProgram(run: RunOptions = {}): { program: Command; exitCode
     .option('--dry-run', 'show the plan, change nothing')
     .option('--permanent', 'empty recycle bins / use permanent delete (default from config)')
     .option('--no-permanent', 'leave deleted records restorable in recycle bins')
+    .option('--each', 'one request per identity (different people), run together with shared vendor calls')
     .addOption(jurisdiction())
+    .addOption(subjectCopy())
     .option('--json', 'machine-readable output')
     .action(withContext((ctx, ids: string[], opts) => requestCommand(ctx, 'erase', ids, opts)));
   program
@@ -160,6 +167,7 @@ export function buildProgram(run: RunOptions = {}): { program: Command; exitCode
     .argument('<identity...>')
     .requiredOption('--out <dir>', 'folder to write the export to')
     .addOption(jurisdiction())
+    .addOption(subjectCopy())
     .option('--json', 'machine-readable output')
     .action(withContext((ctx, ids: string[], opts) => requestCommand(ctx, 'export', ids, opts)));
   program
@@ -168,6 +176,7 @@ export function buildProgram(run: RunOptions = {}): { program: Command; exitCode
     .argument('<identity>')
     .requiredOption('--set <field=value...>', 'canonical field and new value, e.g. lastName=Smith')
     .addOption(jurisdiction())
+    .addOption(subjectCopy())
     .option('--json', 'machine-readable output')
     .action(withContext((ctx, id: string, opts) => requestCommand(ctx, 'rectify', [id], opts)));
   program
@@ -175,6 +184,7 @@ export function buildProgram(run: RunOptions = {}): { program: Command; exitCode
     .description('set the marketing opt-out for a person in every system')
     .argument('<identity...>')
     .addOption(jurisdiction())
+    .addOption(subjectCopy())
     .option('--json', 'machine-readable output')
     .action(withContext((ctx, ids: string[], opts) => requestCommand(ctx, 'opt-out', ids, opts)));
 

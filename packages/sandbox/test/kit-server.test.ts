@@ -189,6 +189,21 @@ describe('vendor server kit', () => {
     expect((await fetch(`${server.url}/x`, { headers: auth })).status).toBe(502);
   });
 
+  it('answers exactly N authorised requests with the vendor 429 on a rate-limit burst; apps see the live knobs', async () => {
+    const server = await serve(echoApp(), { knobs: { rateLimitBurst: 2 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${server.url}/x`, { headers: auth })).status);
+    expect(statuses).toEqual([429, 429, 200, 200]);
+    // An unauthorised call gets its 401 and does not use up the burst.
+    server.setKnobs({ rateLimitBurst: 1 });
+    expect((await fetch(`${server.url}/x`)).status).toBe(401);
+    const limited = await fetch(`${server.url}/x`, { headers: auth });
+    expect([limited.status, limited.headers.get('retry-after')]).toEqual([429, '1']);
+    expect(server.log.count({ status: 429 })).toBe(3);
+    server.setKnobs({ lieOnDelete: true });
+    expect(server.knobs.lieOnDelete).toBe(true);
+  });
+
   it('drops connections so the client sees a socket error, and adds latency', async () => {
     const server = await serve(echoApp(), { knobs: { dropRate: 1 } });
     await expect(fetch(`${server.url}/x`, { headers: auth })).rejects.toThrow();

@@ -19,6 +19,7 @@ import {
   RequestsConfigSchema,
   resumeOpenRequests,
   runRequest,
+  runRequests,
 } from '@custodian/core';
 import { formatPath } from '../config.js';
 import type { AppContext } from '../context.js';
@@ -41,6 +42,7 @@ export async function requestDeps(ctx: AppContext, actor: string): Promise<Reque
   return {
     ledger: await ctx.ledger(),
     keyer: ctx.keyer(),
+    ...(ctx.config.defaultCountry ? { defaultCountry: ctx.config.defaultCountry as never } : {}),
     log: ctx.log,
     config: parsed.data,
     actor,
@@ -68,6 +70,10 @@ export interface RequestCommandOptions {
   jurisdiction?: Jurisdiction;
   out?: string;
   set?: string[];
+  /** Write the certificate copy that names the person to this file. */
+  subjectCopy?: string;
+  /** Erase: one request per identity, run as one batch. */
+  each?: boolean;
 }
 
 function parseSet(pairs: string[] = []): Partial<Record<CanonicalField, string>> {
@@ -94,18 +100,39 @@ export async function requestCommand(
 ): Promise<number> {
   const deps = await requestDeps(ctx, `custodian ${kind}`);
   const identities = identityInputs.map((i) => parseIdentity(i, ctx.config.defaultCountry as never));
-  const opened = await openRequest(deps, {
-    kind,
-    identities,
-    ...(options.jurisdiction ? { jurisdiction: options.jurisdiction } : {}),
-    ...(options.dryRun ? { dryRun: true } : {}),
-    ...(options.permanent !== undefined ? { permanent: options.permanent } : {}),
-    ...(options.out ? { outDir: resolve(options.out) } : {}),
-    ...(kind === 'rectify' ? { set: parseSet(options.set) } : {}),
-  });
-  const row = await runRequest(deps, opened.id);
-  printRequest(row, options);
-  return row.state === 'completed' || row.state === 'awaiting-approval' ? 0 : 1;
+  if (options.each && options.subjectCopy) {
+    throw new CustodianError(
+      'CUSTODIAN_ERR_INPUT_INVALID',
+      '--subject-copy names one person; it cannot go with --each',
+    );
+  }
+  const people = options.each ? identities.map((i) => [i]) : [identities];
+  const opened = [];
+  for (const person of people)
+    opened.push(
+      await openRequest(deps, {
+        kind,
+        identities: person,
+        ...(options.jurisdiction ? { jurisdiction: options.jurisdiction } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+        ...(options.permanent !== undefined ? { permanent: options.permanent } : {}),
+        ...(options.out ? { outDir: resolve(options.out) } : {}),
+        ...(options.subjectCopy ? { subjectCopy: resolve(options.subjectCopy) } : {}),
+        ...(kind === 'rectify' ? { set: parseSet(options.set) } : {}),
+      }),
+    );
+  const rows = await runRequests(
+    deps,
+    opened.map((r) => r.id),
+  );
+  if (options.each && options.json) {
+    printJson({ requests: rows.map((r) => ({ id: r.id, state: r.state, error: r.error })) });
+  } else if (options.each) {
+    for (const row of rows) printRequest(row, options);
+  } else {
+    printRequest(rows[0]!, options);
+  }
+  return rows.every((r) => r.state === 'completed' || r.state === 'awaiting-approval') ? 0 : 1;
 }
 
 function certificateText(cert: Certificate): string {
@@ -152,6 +179,7 @@ export function printRequest(row: RequestRow, options: { json?: boolean }): void
   if (cert) say(certificateText(cert));
   const written = row.result.export as { dir: string; files: string[]; records: number } | undefined;
   if (written) say(`export: ${written.records} record(s) written to ${written.dir} (${written.files.join(', ')})`);
+  if (row.result.subjectCopyWritten) say('a copy of the certificate naming the person was written where you asked');
 }
 
 export async function requestsListCommand(

@@ -29,6 +29,12 @@ export const RequestsConfigSchema = z
     exemptions: z.array(ExemptionSchema).default([]),
     /** Refs handed to one connector call; progress is stored between chunks. */
     chunkSize: z.number().int().min(1).max(10_000).default(500),
+    /**
+     * Chunks of one system executed at once. The runtime's rate limiter still paces every vendor call;
+     * this only keeps a one-record-per-call endpoint (HubSpot GDPR delete) from waiting on round trips
+     * instead of on the rate limit.
+     */
+    concurrency: z.number().int().min(1).max(32).default(4),
   })
   .strict();
 

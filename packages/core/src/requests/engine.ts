@@ -4,19 +4,30 @@
  * Every step and every per-ref task is stored before and after it runs, so a process killed anywhere
  * resumes where it stopped. Harmful steps are idempotent per ref: a task already done is never run again,
  * "already gone" counts as erased, and updates are checked against the value they replace.
+ *
+ * Requests run in batches: the requests in one step share connector calls per system (1,000 erasures
+ * make 10 HubSpot archive calls, not 1,000), systems run side by side, and each result is booked to the
+ * request that owns the ref. A single request is a batch of one. A vendor failure the runtime could not
+ * retry away (daily quota, a storm outlasting the retries, revoked auth) parks the requests it touches
+ * with the step and reason; `custodian requests resume` picks them up at that step.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { CountryCode } from 'libphonenumber-js';
+import PQueue from 'p-queue';
 import type { Capability, EraseOptions, FieldChange, RefResult, StreamDefinition } from '../contract.js';
-import { CustodianError } from '../errors.js';
+import { ConnectorError, CustodianError } from '../errors.js';
 import type { SubjectKeyer } from '../identity.js';
 import type { Ledger, RequestRow, RequestState, RequestTaskRow, TaskState } from '../ledger.js';
 import type { Logger } from '../logger.js';
 import { refKey } from '../sync/index-entry.js';
 import type { CanonicalField, CrmRecord, Identity, Jurisdiction, RecordRef, RequestKind } from '../types.js';
+import { Attribution, ownersByLink } from './attribute.js';
 import type { Exemption, RequestsConfig } from './config.js';
 import { dueDate } from './deadlines.js';
 import { writeExport } from './export.js';
+import { patientConnector } from './patience.js';
 import { seal, unseal } from './seal.js';
+import { writeSubjectCopy } from './subject-copy.js';
 
 /** What the engine needs from a connector; the runtime connector satisfies it. */
 export interface RequestConnector {
@@ -46,6 +57,8 @@ export interface RequestEngineDeps {
   systems: RequestSystem[];
   config: RequestsConfig;
   actor: string;
+  /** For phone numbers without a country code in records (attributing batched results). */
+  defaultCountry?: CountryCode;
   now?: () => Date;
   /** Called at every step boundary and between execution chunks (crash tests stop the process here). */
   onStep?: (requestId: string, point: string) => void | Promise<void>;
@@ -64,6 +77,11 @@ export interface NewRequest {
   /** Export: folder to write to. */
   outDir?: string;
   origin?: 'user' | 'propagated-deletion';
+  /**
+   * Write a copy of the certificate that names the person (their identities) to this file, to send to
+   * them. The ledger's certificate never names anyone; the path is kept only while the request is open.
+   */
+  subjectCopy?: string;
   /** Systems to leave out (the system where a propagated deletion came from). */
   excludeSystems?: string[];
   receivedAt?: Date;
@@ -129,6 +147,7 @@ export async function openRequest(deps: RequestEngineDeps, input: NewRequest): P
       approved: false,
       excludeSystems: input.excludeSystems ?? [],
       identityKinds: input.identities.map((i) => i.kind),
+      ...(input.subjectCopy ? { subjectCopy: input.subjectCopy } : {}),
     },
     result: {},
     error: null,
@@ -156,25 +175,98 @@ function unsealPayload(deps: RequestEngineDeps, row: RequestRow): Sealed {
   return typeof sealed === 'string' ? unseal<Sealed>(deps.keyer, sealed) : { identities: [] };
 }
 
-interface StepContext {
-  deps: RequestEngineDeps;
+/** One request inside a batch: its stored row, its unsealed payload and the systems it covers. */
+interface Item {
   row: RequestRow;
   sealed: Sealed;
   systems: RequestSystem[];
 }
 
-async function setState(
-  ctx: StepContext,
-  state: RequestState,
-  patch: Partial<RequestRow> = {},
-  audit: Record<string, unknown> = {},
+type NewTask = Omit<RequestTaskRow, 'updatedAt' | 'attempts'>;
+
+function itemsIn(items: Item[], system: string): Item[] {
+  return items.filter((i) => i.systems.some((s) => s.name === system));
+}
+
+function systemsOf(items: Item[]): RequestSystem[] {
+  const out = new Map<string, RequestSystem>();
+  for (const i of items) for (const s of i.systems) out.set(s.name, s);
+  return [...out.values()];
+}
+
+function liveIdentities(item: Item): Identity[] {
+  return item.sealed.identities.filter((i) => i.kind !== 'vendor_id');
+}
+
+function uniqueIdentities(items: Item[]): Identity[] {
+  const out = new Map<string, Identity>();
+  for (const i of items) for (const id of liveIdentities(i)) out.set(`${id.kind}:${id.value}`, id);
+  return [...out.values()];
+}
+
+/** Store a state change for many requests at once (one audit append), then report each step boundary. */
+async function setStates(
+  deps: RequestEngineDeps,
+  changes: { item: Item; state: RequestState; patch?: Partial<RequestRow>; audit?: Record<string, unknown> }[],
 ): Promise<void> {
-  await ctx.deps.ledger.updateRequest(ctx.row.id, { ...patch, state });
-  await ctx.deps.ledger.appendAudit([
-    { actor: ctx.deps.actor, action: `request.${state}`, data: { requestId: ctx.row.id, ...audit } },
-  ]);
-  ctx.row = (await ctx.deps.ledger.getRequest(ctx.row.id))!;
-  await ctx.deps.onStep?.(ctx.row.id, state);
+  if (changes.length === 0) return;
+  for (const c of changes) await deps.ledger.updateRequest(c.item.row.id, { ...c.patch, state: c.state });
+  await deps.ledger.appendAudit(
+    changes.map((c) => ({
+      actor: deps.actor,
+      action: `request.${c.state}`,
+      data: { requestId: c.item.row.id, ...c.audit },
+    })),
+  );
+  for (const c of changes) c.item.row = { ...c.item.row, ...c.patch, state: c.state };
+  for (const c of changes) await deps.onStep?.(c.item.row.id, c.state);
+}
+
+/** A vendor failure the runtime could not retry away: the request waits at this step with the reason. */
+async function park(deps: RequestEngineDeps, items: Item[], step: RequestState, err: ConnectorError): Promise<void> {
+  const resumeAt = err.resumeAt?.toISOString() ?? null;
+  for (const item of items) {
+    const reason = `parked at ${step}: ${err.system} ${err.kind.replace('_', ' ')} (${err.code})${
+      resumeAt ? `, the vendor resets at ${resumeAt}` : ''
+    }; run \`custodian requests resume ${item.row.id}\` when the system is back`;
+    const parked = { step, system: err.system, kind: err.kind, code: err.code, resumeAt };
+    await deps.ledger.updateRequest(item.row.id, {
+      state: 'blocked',
+      error: reason,
+      result: { ...item.row.result, parked },
+    });
+    item.row = { ...item.row, state: 'blocked', error: reason, result: { ...item.row.result, parked } };
+  }
+  await deps.ledger.appendAudit(
+    items.map((item) => ({
+      actor: deps.actor,
+      action: 'request.parked',
+      data: { requestId: item.row.id, step, system: err.system, kind: err.kind, resumeAt },
+    })),
+  );
+}
+
+/**
+ * Run one piece of work per system side by side. Systems that fail with a ConnectorError park the
+ * requests that involve them (the others go on); any other error is a bug and is thrown.
+ */
+async function perSystem(
+  deps: RequestEngineDeps,
+  items: Item[],
+  step: RequestState,
+  work: (system: RequestSystem, mine: Item[]) => Promise<void>,
+): Promise<Item[]> {
+  const systems = systemsOf(items);
+  const settled = await Promise.allSettled(systems.map((s) => work(s, itemsIn(items, s.name))));
+  const parked = new Set<Item>();
+  for (const [i, r] of settled.entries()) {
+    if (r.status === 'fulfilled') continue;
+    if (!(r.reason instanceof ConnectorError) || r.reason.kind === 'aborted') throw r.reason;
+    const affected = itemsIn(items, systems[i]!.name).filter((it) => !parked.has(it));
+    for (const it of affected) parked.add(it);
+    if (affected.length > 0) await park(deps, affected, step, r.reason);
+  }
+  return items.filter((it) => !parked.has(it));
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
@@ -183,114 +275,184 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/** Refs grouped by object, then cut into chunks, so every chunk fills the vendor's per-object batches. */
+function objectChunks(refs: RecordRef[], size: number): RecordRef[][] {
+  const byObject = new Map<string, RecordRef[]>();
+  for (const r of refs) byObject.set(r.object, [...(byObject.get(r.object) ?? []), r]);
+  return [...byObject.values()].flatMap((group) => chunks(group, size));
+}
+
+/** Run jobs with at most `n` at once; every job finishes (or fails) before the first failure is thrown. */
+async function inParallel(n: number, jobs: (() => Promise<void>)[]): Promise<void> {
+  const queue = new PQueue({ concurrency: n });
+  const settled = await Promise.allSettled(jobs.map((job) => queue.add(job)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
+ * Live identities in lists of 100 (one HubSpot batch read), one list after another: lookups are many small
+ * calls at some vendors (Zoho searches per identity), and side by side they only trade calls for 429s.
+ */
+async function findAll(connector: RequestConnector, identities: Identity[]): Promise<CrmRecord[]> {
+  const found: CrmRecord[] = [];
+  for (const part of chunks(identities, 100)) found.push(...(await connector.find(part)));
+  return found;
+}
+
 function exemptionFor(config: RequestsConfig, ref: RecordRef): Exemption | undefined {
   return config.exemptions.find(
     (e) => (!e.system || e.system === ref.system) && (!e.object || e.object === ref.object),
   );
 }
 
-/** Find the person live in every system and through the ledger, then follow related objects. */
-async function locate(ctx: StepContext): Promise<void> {
-  const { deps, row, sealed } = ctx;
-  const fromLedger = row.subjectKeys.length > 0 ? await deps.ledger.recordsBySubject(row.subjectKeys) : [];
-  const vendorRefs = sealed.identities
-    .filter((i) => i.kind === 'vendor_id')
-    .map((i) => {
-      const [system, object, ...rest] = i.value.split(':');
-      return { system: system!, object: object!, id: rest.join(':') };
-    });
-  const tasks: Omit<RequestTaskRow, 'updatedAt' | 'attempts'>[] = [];
-  const perSystem: Record<string, { persons: number; related: number; live: boolean }> = {};
-  for (const system of ctx.systems) {
-    const connector = await system.connector();
-    const persons = new Map<string, RecordRef>();
-    const liveIdentities = sealed.identities.filter((i) => i.kind !== 'vendor_id');
-    if (connector.has('find') && liveIdentities.length > 0) {
-      for (const r of await connector.find(liveIdentities)) if (r.kind === 'person') persons.set(refKey(r.ref), r.ref);
+/** Find each person live in every system and through the ledger, then follow related objects. */
+async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
+  const persons = new Map<Item, Map<string, RecordRef>>(items.map((i) => [i, new Map()]));
+  const related = new Map<Item, Map<string, RecordRef>>(items.map((i) => [i, new Map()]));
+  const located = new Map<Item, Record<string, { persons: number; related: number; live: boolean }>>(
+    items.map((i) => [i, {}]),
+  );
+  const keys = [...new Set(items.flatMap((i) => i.row.subjectKeys))];
+  const fromLedger = keys.length > 0 ? await deps.ledger.recordsBySubject(keys) : [];
+  const attribution = new Attribution(
+    items.map((item) => ({ id: item.row.id, subjectKeys: item.row.subjectKeys, item })),
+    deps.keyer,
+    deps.defaultCountry,
+  );
+  const ok = await perSystem(deps, items, 'locate', async (system, mine) => {
+    const connector = patientConnector(await system.connector());
+    const add = (owners: { item: Item }[], ref: RecordRef, into: Map<Item, Map<string, RecordRef>>) => {
+      for (const o of owners) if (mine.includes(o.item)) into.get(o.item)!.set(refKey(ref), ref);
+    };
+    const identities = uniqueIdentities(mine);
+    if (connector.has('find') && identities.length > 0) {
+      for (const r of await findAll(connector, identities))
+        if (r.kind === 'person') add(attribution.ofRecord(r), r.ref, persons);
     }
     for (const r of fromLedger)
-      if (r.ref.system === system.name && r.kind === 'person' && !r.deletedAt) persons.set(refKey(r.ref), r.ref);
-    for (const ref of vendorRefs) if (ref.system === system.name) persons.set(refKey(ref), ref);
-    const related = new Map<string, RecordRef>();
-    if (persons.size > 0) {
-      const personRefs = [...persons.values()];
-      if (connector.has('related'))
-        for (const r of await connector.related(personRefs)) related.set(refKey(r.ref), r.ref);
-      for (const r of await deps.ledger.recordsLinkedTo(personRefs))
-        if (r.ref.system === system.name && !r.deletedAt) related.set(refKey(r.ref), r.ref);
+      if (r.ref.system === system.name && r.kind === 'person' && !r.deletedAt)
+        add(attribution.ofKeys(r.subjects.map((s) => s.key)), r.ref, persons);
+    for (const item of mine)
+      for (const id of item.sealed.identities) {
+        if (id.kind !== 'vendor_id') continue;
+        const [sys, object, ...rest] = id.value.split(':');
+        if (sys === system.name)
+          persons.get(item)!.set(`${sys}\u0000${object}\u0000${rest.join(':')}`, {
+            system: sys!,
+            object: object!,
+            id: rest.join(':'),
+          });
+      }
+    const personOwners = new Map<string, Item[]>();
+    for (const item of mine)
+      for (const [k] of persons.get(item)!) personOwners.set(k, [...(personOwners.get(k) ?? []), item]);
+    const personRefs = [...new Map(mine.flatMap((i) => [...persons.get(i)!])).values()];
+    if (personRefs.length > 0) {
+      const linked = [
+        ...(connector.has('related') ? await connector.related(personRefs) : []),
+        ...(await deps.ledger.recordsLinkedTo(personRefs)).filter((r) => r.ref.system === system.name && !r.deletedAt),
+      ];
+      for (const r of linked)
+        for (const item of ownersByLink(r.links, personOwners, mine)) related.get(item)!.set(refKey(r.ref), r.ref);
     }
-    for (const k of persons.keys()) related.delete(k);
-    perSystem[system.name] = { persons: persons.size, related: related.size, live: connector.has('find') };
-    for (const ref of persons.values())
-      tasks.push({ requestId: row.id, step: 'locate', ref, action: 'person', state: 'done', reason: null });
-    for (const ref of related.values())
-      tasks.push({ requestId: row.id, step: 'locate', ref, action: 'related', state: 'done', reason: null });
+    for (const item of mine) {
+      const p = persons.get(item)!;
+      const rel = related.get(item)!;
+      for (const k of p.keys()) rel.delete(k);
+      located.get(item)![system.name] = { persons: p.size, related: rel.size, live: connector.has('find') };
+    }
+  });
+  const tasks: NewTask[] = [];
+  for (const item of ok) {
+    for (const ref of persons.get(item)!.values())
+      tasks.push({ requestId: item.row.id, step: 'locate', ref, action: 'person', state: 'done', reason: null });
+    for (const ref of related.get(item)!.values())
+      tasks.push({ requestId: item.row.id, step: 'locate', ref, action: 'related', state: 'done', reason: null });
   }
   await deps.ledger.upsertTasks(tasks);
-  await setState(ctx, 'plan', { result: { ...row.result, located: perSystem } }, { located: perSystem });
+  await setStates(
+    deps,
+    ok.map((item) => ({
+      item,
+      state: 'plan',
+      patch: { result: { ...item.row.result, located: located.get(item) } },
+      audit: { located: located.get(item) },
+    })),
+  );
 }
 
+const CAPABILITY_FOR: Record<string, Capability> = {
+  delete: 'erase',
+  redact: 'update',
+  update: 'update',
+  'opt-out': 'opt-out',
+  export: 'get',
+};
+
 /** Decide per ref what happens; shown by --dry-run. */
-async function plan(ctx: StepContext): Promise<void> {
-  const { deps, row } = ctx;
-  const located = await deps.ledger.listTasks(row.id, 'locate');
-  const tasks: Omit<RequestTaskRow, 'updatedAt' | 'attempts'>[] = [];
-  const capabilityFor: Record<string, Capability> = {
-    delete: 'erase',
-    redact: 'update',
-    update: 'update',
-    'opt-out': 'opt-out',
-    export: 'get',
-  };
+async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const connectors = new Map<string, RequestConnector>();
-  for (const s of ctx.systems) connectors.set(s.name, await s.connector());
-  for (const t of located) {
-    let action: string;
-    let reason: string | null = null;
-    let state: TaskState = 'pending';
-    if (row.kind === 'erase') {
-      const exemption = exemptionFor(deps.config, t.ref);
-      if (exemption?.action === 'keep') {
-        action = 'keep';
-        state = 'exempt';
-        reason = exemption.reason;
-      } else if (exemption?.action === 'redact') {
-        action = 'redact';
-        reason = exemption.reason;
+  for (const s of systemsOf(items)) connectors.set(s.name, await s.connector());
+  const changes: Parameters<typeof setStates>[1] = [];
+  const all: NewTask[] = [];
+  for (const item of items) {
+    const { row } = item;
+    const tasks: NewTask[] = [];
+    for (const t of await deps.ledger.listTasks(row.id, 'locate')) {
+      let action: string;
+      let reason: string | null = null;
+      let state: TaskState = 'pending';
+      if (row.kind === 'erase') {
+        const exemption = exemptionFor(deps.config, t.ref);
+        if (exemption?.action === 'keep') {
+          action = 'keep';
+          state = 'exempt';
+          reason = exemption.reason;
+        } else if (exemption?.action === 'redact') {
+          action = 'redact';
+          reason = exemption.reason;
+        } else {
+          action = 'delete';
+        }
+      } else if (row.kind === 'rectify') {
+        if (t.action !== 'person') continue;
+        action = 'update';
+      } else if (row.kind === 'opt-out') {
+        if (t.action !== 'person') continue;
+        action = 'opt-out';
       } else {
-        action = 'delete';
+        action = 'export';
       }
-    } else if (row.kind === 'rectify') {
-      if (t.action !== 'person') continue;
-      action = 'update';
-    } else if (row.kind === 'opt-out') {
-      if (t.action !== 'person') continue;
-      action = 'opt-out';
-    } else {
-      action = 'export';
+      const cap = CAPABILITY_FOR[action];
+      if (state === 'pending' && cap && !connectors.get(t.ref.system)?.has(cap)) {
+        state = 'failed';
+        reason = `manual step: the ${t.ref.system} connector cannot ${cap}`;
+      }
+      tasks.push({ requestId: row.id, step: 'execute', ref: t.ref, action, state, reason });
     }
-    const cap = capabilityFor[action];
-    if (state === 'pending' && cap && !connectors.get(t.ref.system)?.has(cap)) {
-      state = 'failed';
-      reason = `manual step: the ${t.ref.system} connector cannot ${cap}`;
+    all.push(...tasks);
+    const planSummary = summarise(tasks);
+    if (row.dryRun) {
+      // A dry run is finished here: its sealed identities are dropped like any completed request's.
+      const { sealed: _dropped, subjectCopy: _path, ...params } = row.params;
+      changes.push({
+        item,
+        state: 'completed',
+        patch: { params, result: { ...row.result, plan: planSummary, dryRun: true } },
+        audit: { plan: planSummary, dryRun: true },
+      });
+      continue;
     }
-    tasks.push({ requestId: row.id, step: 'execute', ref: t.ref, action, state, reason });
+    changes.push({
+      item,
+      state: row.params.needsApproval && !row.params.approved ? 'awaiting-approval' : 'execute',
+      patch: { result: { ...row.result, plan: planSummary } },
+      audit: { plan: planSummary },
+    });
   }
-  await deps.ledger.upsertTasks(tasks);
-  const planSummary = summarise(tasks);
-  if (row.dryRun) {
-    // A dry run is finished here: its sealed identities are dropped like any completed request's.
-    const { sealed: _dropped, ...params } = row.params;
-    await setState(
-      ctx,
-      'completed',
-      { params, result: { ...row.result, plan: planSummary, dryRun: true } },
-      { plan: planSummary, dryRun: true },
-    );
-    return;
-  }
-  const next: RequestState = row.params.needsApproval && !row.params.approved ? 'awaiting-approval' : 'execute';
-  await setState(ctx, next, { result: { ...row.result, plan: planSummary } }, { plan: planSummary });
+  await deps.ledger.upsertTasks(all);
+  await setStates(deps, changes);
 }
 
 function summarise(tasks: Pick<RequestTaskRow, 'ref' | 'action' | 'state'>[]): Record<string, Record<string, number>> {
@@ -308,100 +470,154 @@ function fieldFor(streams: StreamDefinition[], object: string, canonical: string
   return streams.find((s) => s.name === object)?.fields.find((f) => f.canonical === canonical)?.name;
 }
 
-async function applyResults(
-  ctx: StepContext,
-  step: string,
-  results: RefResult[],
-  okState: (r: RefResult) => TaskState = (r) => (r.outcome === 'already_gone' ? 'already_gone' : 'done'),
-): Promise<void> {
-  for (const r of results) {
-    const state: TaskState =
-      r.outcome === 'done' || r.outcome === 'already_gone'
-        ? okState(r)
-        : r.outcome === 'skipped'
-          ? 'skipped'
-          : 'failed';
-    await ctx.deps.ledger.updateTask(ctx.row.id, step, r.ref, { state, reason: r.reason ?? null });
-  }
+function taskState(r: RefResult): TaskState {
+  if (r.outcome === 'done') return 'done';
+  if (r.outcome === 'already_gone') return 'already_gone';
+  return r.outcome === 'skipped' ? 'skipped' : 'failed';
 }
 
-/** Run the pending tasks, batched per system and action, storing progress after each chunk. */
-async function execute(ctx: StepContext): Promise<void> {
-  const { deps, row, sealed } = ctx;
-  const tasks = (await deps.ledger.listTasks(row.id, 'execute')).filter(
-    (t) => t.state === 'pending' || t.state === 'running',
+/** Book connector results to every task (of any request in the batch) that holds the ref. */
+async function applyResults(deps: RequestEngineDeps, tasks: RequestTaskRow[], results: RefResult[]): Promise<void> {
+  const byRef = new Map(results.map((r) => [refKey(r.ref), r]));
+  await deps.ledger.upsertTasks(
+    tasks.flatMap((t) => {
+      const r = byRef.get(refKey(t.ref));
+      return r ? [{ ...t, state: taskState(r), reason: r.reason ?? null }] : [];
+    }),
   );
-  const bySystemAction = new Map<string, RequestTaskRow[]>();
-  for (const t of tasks) {
-    const k = `${t.ref.system}\u0000${t.action}`;
-    bySystemAction.set(k, [...(bySystemAction.get(k) ?? []), t]);
-  }
-  const exported: Record<string, CrmRecord[]> = {};
-  for (const [key, group] of bySystemAction) {
-    const [systemName, action] = key.split('\u0000') as [string, string];
-    const system = ctx.systems.find((s) => s.name === systemName);
-    if (!system) continue;
-    const connector = await system.connector();
-    for (const chunk of chunks(group, deps.config.chunkSize)) {
-      const refs = chunk.map((t) => t.ref);
-      for (const ref of refs) await deps.ledger.updateTask(row.id, 'execute', ref, { state: 'running' });
-      if (action === 'delete') {
-        await applyResults(ctx, 'execute', await connector.erase(refs, { permanent: row.params.permanent === true }));
-      } else if (action === 'redact') {
-        const changes = refs.map((ref) => {
-          const exemption = exemptionFor(deps.config, ref);
-          return {
-            ref,
-            set: Object.fromEntries((exemption?.fields ?? []).map((f) => [f, null])),
-          } satisfies FieldChange;
-        });
-        await applyResults(ctx, 'execute', await connector.update(changes));
-      } else if (action === 'opt-out') {
-        await applyResults(ctx, 'execute', await connector.setMarketingOptOut(refs));
-      } else if (action === 'update') {
-        await applyResults(ctx, 'execute', await rectifyChunk(connector, refs, sealed.set ?? {}));
-      } else if (action === 'export') {
-        const records = await connector.get(refs);
-        exported[systemName] = [...(exported[systemName] ?? []), ...records.filter((r): r is CrmRecord => r !== null)];
-        await applyResults(
-          ctx,
-          'execute',
-          refs.map((ref, i) => (records[i] ? { ref, outcome: 'done' } : { ref, outcome: 'already_gone' })),
-        );
-      }
-      await deps.onStep?.(row.id, `execute:${systemName}:${action}:chunk`);
-    }
-  }
-  if (row.kind === 'export') {
-    const outDir = String(row.params.outDir);
-    const written = await writeExport(
-      outDir,
-      row,
-      exported,
-      await deps.ledger.duplicationsBySubject(row.subjectKeys),
-      ctx.systems,
+}
+
+async function markRunning(deps: RequestEngineDeps, tasks: RequestTaskRow[]): Promise<void> {
+  await deps.ledger.upsertTasks(tasks.map((t) => ({ ...t, state: 'running' as const })));
+}
+
+function uniqueRefs(tasks: RequestTaskRow[]): RecordRef[] {
+  return [...new Map(tasks.map((t) => [refKey(t.ref), t.ref])).values()];
+}
+
+async function pendingTasks(
+  deps: RequestEngineDeps,
+  items: Item[],
+  step: string,
+): Promise<Map<Item, RequestTaskRow[]>> {
+  const out = new Map<Item, RequestTaskRow[]>();
+  for (const item of items)
+    out.set(
+      item,
+      (await deps.ledger.listTasks(item.row.id, step)).filter((t) => t.state === 'pending' || t.state === 'running'),
     );
-    // An export is itself a copy of the person's data: it enters the duplication register.
-    const destination = createHash('sha256').update(outDir).digest('hex').slice(0, 16);
-    for (const [system, records] of Object.entries(exported)) {
-      for (const r of records.slice(0, 1000)) {
-        await deps.ledger.recordDuplication({
-          subjectKey: row.subjectKeys[0] ?? 'unknown',
-          source: r.ref,
-          copy: { system: 'export', object: destination, id: `${row.id}:${system}:${r.ref.id}` },
-          fields: Object.keys(r.fields).sort(),
-          purpose: 'data-subject access',
-          legalBasis: 'legal_obligation',
-          origin: 'export',
-          note: `export by ${deps.actor}`,
-        });
-      }
+  return out;
+}
+
+/** Run the pending tasks, batched per system and action across requests, storing progress after each chunk. */
+async function execute(deps: RequestEngineDeps, items: Item[]): Promise<void> {
+  const pending = await pendingTasks(deps, items, 'execute');
+  const exported = new Map<Item, Record<string, CrmRecord[]>>(items.map((i) => [i, {}]));
+  const ok = await perSystem(deps, items, 'execute', async (system, mine) => {
+    const tasks = mine.flatMap((i) => pending.get(i)!.filter((t) => t.ref.system === system.name));
+    if (tasks.length === 0) return;
+    const connector = patientConnector(await system.connector());
+    const byId = new Map(mine.map((i) => [i.row.id, i]));
+    const byAction = new Map<string, RequestTaskRow[]>();
+    for (const t of tasks) byAction.set(t.action, [...(byAction.get(t.action) ?? []), t]);
+    for (const [action, group] of byAction) {
+      // Rectify carries each request's own values, so its chunks never mix requests.
+      // Deletes never mix permanent and restorable erasure in one call.
+      const permanent = (t: RequestTaskRow) => byId.get(t.requestId)?.row.params.permanent === true;
+      const groups = (
+        action === 'update'
+          ? mine.map((i) => group.filter((t) => t.requestId === i.row.id))
+          : action === 'delete'
+            ? [group.filter(permanent), group.filter((t) => !permanent(t))]
+            : [group]
+      ).filter((g) => g.length > 0);
+      const jobs = groups.flatMap((g) =>
+        objectChunks(uniqueRefs(g), deps.config.chunkSize).map((chunk) => async () => {
+          const keys = new Set(chunk.map(refKey));
+          const chunkTasks = g.filter((t) => keys.has(refKey(t.ref)));
+          await markRunning(deps, chunkTasks);
+          let results: RefResult[];
+          if (action === 'delete') {
+            results = await connector.erase(chunk, { permanent: permanent(chunkTasks[0]!) });
+          } else if (action === 'redact') {
+            results = await connector.update(
+              chunk.map((ref) => ({
+                ref,
+                set: Object.fromEntries((exemptionFor(deps.config, ref)?.fields ?? []).map((f) => [f, null])),
+              })),
+            );
+          } else if (action === 'opt-out') {
+            results = await connector.setMarketingOptOut(chunk);
+          } else if (action === 'update') {
+            const owner = byId.get(g[0]!.requestId)!;
+            results = await rectifyChunk(connector, chunk, owner.sealed.set ?? {});
+          } else {
+            const records = await connector.get(chunk);
+            for (const t of chunkTasks) {
+              const owner = byId.get(t.requestId)!;
+              const r = records[chunk.findIndex((ref) => refKey(ref) === refKey(t.ref))];
+              if (r) {
+                const byItem = exported.get(owner)!;
+                byItem[system.name] = [...(byItem[system.name] ?? []), r];
+              }
+            }
+            results = chunk.map((ref, i) => (records[i] ? { ref, outcome: 'done' } : { ref, outcome: 'already_gone' }));
+          }
+          await applyResults(deps, chunkTasks, results);
+          for (const id of new Set(chunkTasks.map((t) => t.requestId)))
+            await deps.onStep?.(id, `execute:${system.name}:${action}:chunk`);
+        }),
+      );
+      await inParallel(deps.config.concurrency, jobs);
     }
-    row.result = { ...row.result, export: written };
+  });
+  const changes: Parameters<typeof setStates>[1] = [];
+  for (const item of ok) {
+    const { row } = item;
+    let result = row.result;
+    if (row.kind === 'export') result = { ...result, export: await recordExport(deps, item, exported.get(item)!) };
+    const executed = summarise(await deps.ledger.listTasks(row.id, 'execute'));
+    changes.push({
+      item,
+      state: row.kind === 'erase' ? 'purge' : row.kind === 'export' ? 'certificate' : 'verify',
+      patch: { result: { ...result, executed } },
+      audit: { executed },
+    });
   }
-  const after = await deps.ledger.listTasks(row.id, 'execute');
-  const next: RequestState = row.kind === 'erase' ? 'purge' : row.kind === 'export' ? 'certificate' : 'verify';
-  await setState(ctx, next, { result: { ...row.result, executed: summarise(after) } }, { executed: summarise(after) });
+  await setStates(deps, changes);
+}
+
+/** Write the export where the user asked; the export is itself a copy, so it enters the duplication register. */
+async function recordExport(
+  deps: RequestEngineDeps,
+  item: Item,
+  exported: Record<string, CrmRecord[]>,
+): Promise<Awaited<ReturnType<typeof writeExport>>> {
+  const { row } = item;
+  const outDir = String(row.params.outDir);
+  const written = await writeExport(
+    outDir,
+    row,
+    exported,
+    await deps.ledger.duplicationsBySubject(row.subjectKeys),
+    item.systems,
+  );
+  const destination = createHash('sha256').update(outDir).digest('hex').slice(0, 16);
+  for (const [system, records] of Object.entries(exported)) {
+    for (const r of records.slice(0, 1000)) {
+      await deps.ledger.recordDuplication({
+        subjectKey: row.subjectKeys[0] ?? 'unknown',
+        source: r.ref,
+        copy: { system: 'export', object: destination, id: `${row.id}:${system}:${r.ref.id}` },
+        fields: Object.keys(r.fields).sort(),
+        purpose: 'data-subject access',
+        legalBasis: 'legal_obligation',
+        origin: 'export',
+        note: `export by ${deps.actor}`,
+      });
+    }
+  }
+  return written;
 }
 
 async function rectifyChunk(
@@ -435,155 +651,231 @@ async function rectifyChunk(
   return [...results, ...(changes.length > 0 ? await connector.update(changes) : [])];
 }
 
-async function purge(ctx: StepContext): Promise<void> {
-  const { deps, row } = ctx;
-  if (row.params.permanent === true) {
-    const deleted = (await deps.ledger.listTasks(row.id, 'execute')).filter(
-      (t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'),
-    );
-    const existing = new Set((await deps.ledger.listTasks(row.id, 'purge')).map((t) => refKey(t.ref)));
-    await deps.ledger.upsertTasks(
-      deleted
-        .filter((t) => !existing.has(refKey(t.ref)))
-        .map((t) => ({
-          requestId: row.id,
+/** Empty recycle bins for what was deleted (permanent erasure), batched per system across requests. */
+async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
+  const permanent = items.filter((i) => i.row.params.permanent === true);
+  const fresh: NewTask[] = [];
+  for (const item of permanent) {
+    const existing = new Set((await deps.ledger.listTasks(item.row.id, 'purge')).map((t) => refKey(t.ref)));
+    for (const t of await deps.ledger.listTasks(item.row.id, 'execute'))
+      if (t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone') && !existing.has(refKey(t.ref)))
+        fresh.push({
+          requestId: item.row.id,
           step: 'purge',
           ref: t.ref,
           action: 'purge',
-          state: 'pending' as const,
+          state: 'pending',
           reason: null,
-        })),
-    );
-    const pending = (await deps.ledger.listTasks(row.id, 'purge')).filter(
-      (t) => t.state === 'pending' || t.state === 'running',
-    );
-    for (const system of ctx.systems) {
-      const refs = pending.filter((t) => t.ref.system === system.name).map((t) => t.ref);
-      if (refs.length === 0) continue;
-      const connector = await system.connector();
-      if (!connector.has('purge')) {
-        // Connectors without a recycle bin (or whose erase is already permanent) have nothing to purge.
-        await applyResults(
-          ctx,
-          'purge',
-          refs.map((ref) => ({ ref, outcome: 'skipped', reason: 'no recycle bin to empty' })),
-        );
-        continue;
-      }
-      for (const chunk of chunks(refs, deps.config.chunkSize)) {
-        await applyResults(ctx, 'purge', await connector.purge(chunk));
-        await deps.onStep?.(row.id, `purge:${system.name}:chunk`);
-      }
-    }
+        });
   }
-  await setState(ctx, 'verify', {}, { purged: summarise(await deps.ledger.listTasks(row.id, 'purge')) });
+  await deps.ledger.upsertTasks(fresh);
+  const pending = await pendingTasks(deps, permanent, 'purge');
+  const ok = await perSystem(deps, permanent, 'purge', async (system, mine) => {
+    const tasks = mine.flatMap((i) => pending.get(i)!.filter((t) => t.ref.system === system.name));
+    if (tasks.length === 0) return;
+    const connector = patientConnector(await system.connector());
+    if (!connector.has('purge')) {
+      // Connectors without a recycle bin (or whose erase is already permanent) have nothing to purge.
+      await applyResults(
+        deps,
+        tasks,
+        uniqueRefs(tasks).map((ref) => ({ ref, outcome: 'skipped', reason: 'no recycle bin to empty' })),
+      );
+      return;
+    }
+    await inParallel(
+      deps.config.concurrency,
+      objectChunks(uniqueRefs(tasks), deps.config.chunkSize).map((chunk) => async () => {
+        const keys = new Set(chunk.map(refKey));
+        await applyResults(
+          deps,
+          tasks.filter((t) => keys.has(refKey(t.ref))),
+          await connector.purge(chunk),
+        );
+        for (const item of mine) await deps.onStep?.(item.row.id, `purge:${system.name}:chunk`);
+      }),
+    );
+  });
+  const next = [...ok, ...items.filter((i) => i.row.params.permanent !== true)];
+  const changes: Parameters<typeof setStates>[1] = [];
+  for (const item of next)
+    changes.push({
+      item,
+      state: 'verify',
+      audit: { purged: summarise(await deps.ledger.listTasks(item.row.id, 'purge')) },
+    });
+  await setStates(deps, changes);
 }
 
 /** Read back: nothing erased may remain; opt-outs and corrections must be in place. */
-async function verify(ctx: StepContext): Promise<void> {
-  const { deps, row, sealed } = ctx;
-  const executed = await deps.ledger.listTasks(row.id, 'execute');
-  const problems: Record<string, number> = {};
-  const verifyTasks: Omit<RequestTaskRow, 'updatedAt' | 'attempts'>[] = [];
-  const liveIdentities = sealed.identities.filter((i) => i.kind !== 'vendor_id');
-  for (const system of ctx.systems) {
-    const connector = await system.connector();
-    const mine = executed.filter(
-      (t) => t.ref.system === system.name && (t.state === 'done' || t.state === 'already_gone'),
-    );
-    let results: RefResult[] = [];
-    if (row.kind === 'erase') {
-      const deleted = mine.filter((t) => t.action === 'delete').map((t) => t.ref);
-      if (connector.has('verify')) {
-        results =
-          deleted.length > 0 || liveIdentities.length > 0 ? await connector.verifyErased(deleted, liveIdentities) : [];
-      } else {
-        const found = connector.has('get') && deleted.length > 0 ? await connector.get(deleted) : [];
-        results = deleted.map((ref, i) => {
-          const r = found[i];
-          const remains = r && (!r.archived || row.params.permanent === true);
-          return remains
-            ? { ref, outcome: 'failed' as const, reason: 'record still readable after erasure' }
-            : { ref, outcome: 'done' as const };
-        });
-        if (connector.has('find') && liveIdentities.length > 0) {
-          for (const r of await connector.find(liveIdentities)) {
-            if (!r.archived || row.params.permanent === true)
-              results.push({ ref: r.ref, outcome: 'failed', reason: 'person still found by identity' });
-          }
-        }
-      }
-    } else if ((row.kind === 'opt-out' || row.kind === 'rectify') && connector.has('get')) {
-      const refs = mine.map((t) => t.ref);
-      const records = refs.length > 0 ? await connector.get(refs) : [];
-      results = refs.map((ref, i) => {
-        const r = records[i];
-        if (!r) return { ref, outcome: 'already_gone' as const };
-        if (row.kind === 'opt-out') {
-          return r.consent?.marketingOptOut
-            ? { ref, outcome: 'done' as const }
-            : { ref, outcome: 'failed' as const, reason: 'opt-out not set on read-back' };
-        }
-        const wrong = Object.entries(sealed.set ?? {}).some(([canonical, value]) => {
-          const field = fieldFor(connector.streams, ref.object, canonical);
-          return field !== undefined && (r.fields[field] ?? null) !== value;
-        });
-        return wrong
-          ? { ref, outcome: 'failed' as const, reason: 'corrected value not found on read-back' }
-          : { ref, outcome: 'done' as const };
-      });
-    }
-    for (const r of results) {
-      verifyTasks.push({
-        requestId: row.id,
+async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
+  const executed = new Map<Item, RequestTaskRow[]>();
+  for (const item of items) executed.set(item, await deps.ledger.listTasks(item.row.id, 'execute'));
+  const verifyTasks = new Map<Item, NewTask[]>(items.map((i) => [i, []]));
+  const book = (owners: Item[], r: RefResult) => {
+    for (const item of owners)
+      verifyTasks.get(item)!.push({
+        requestId: item.row.id,
         step: 'verify',
         ref: r.ref,
         action: 'verify',
         state: r.outcome === 'failed' ? 'failed' : 'done',
         reason: r.reason ?? null,
       });
-      if (r.outcome === 'failed') problems[system.name] = (problems[system.name] ?? 0) + 1;
+  };
+  const ok = await perSystem(deps, items, 'verify', async (system, mine) => {
+    const connector = patientConnector(await system.connector());
+    const done = (item: Item) =>
+      executed
+        .get(item)!
+        .filter((t) => t.ref.system === system.name && (t.state === 'done' || t.state === 'already_gone'));
+    const owners = new Map<string, Item[]>();
+    for (const item of mine)
+      for (const t of done(item)) owners.set(refKey(t.ref), [...(owners.get(refKey(t.ref)) ?? []), item]);
+    const erase = mine.filter((i) => i.row.kind === 'erase');
+    if (erase.length > 0) {
+      const deleted = uniqueRefs(erase.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
+      const identities = uniqueIdentities(erase);
+      // Person records a vendor still returns for the identities belong to the requests that named them.
+      const attribution = new Attribution(
+        erase.map((item) => ({ id: item.row.id, subjectKeys: item.row.subjectKeys, item })),
+        deps.keyer,
+        deps.defaultCountry,
+      );
+      const permanent = (item: Item) => item.row.params.permanent === true;
+      if (connector.has('verify')) {
+        // Read back in groups of 100 requests. A connector reports leftovers found by identity on the refs it
+        // was given, not on the request they belong to, so the requests of a group with a failure are read
+        // back again one by one: a leftover never blocks another person's request.
+        for (const group of chunks(erase, 100)) {
+          const refs = uniqueRefs(group.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
+          const ids = uniqueIdentities(group);
+          if (refs.length === 0 && ids.length === 0) continue;
+          const results = await connector.verifyErased(refs, ids);
+          const ownersOf = (ref: RecordRef) => (owners.get(refKey(ref)) ?? group).filter((o) => group.includes(o));
+          const precise = new Set<Item>();
+          if (group.length > 1)
+            for (const r of results) if (r.outcome === 'failed') for (const o of ownersOf(r.ref)) precise.add(o);
+          for (const r of results) {
+            const rOwners = ownersOf(r.ref).filter((o) => !precise.has(o));
+            if (rOwners.length > 0) book(rOwners, r);
+          }
+          for (const item of precise) {
+            const mineRefs = done(item)
+              .filter((t) => t.action === 'delete')
+              .map((t) => t.ref);
+            for (const r of await connector.verifyErased(mineRefs, liveIdentities(item))) book([item], r);
+          }
+        }
+      } else {
+        const found = connector.has('get') && deleted.length > 0 ? await connector.get(deleted) : [];
+        deleted.forEach((ref, i) => {
+          const r = found[i];
+          for (const item of owners.get(refKey(ref)) ?? [])
+            book(
+              [item],
+              r && (!r.archived || permanent(item))
+                ? { ref, outcome: 'failed', reason: 'record still readable after erasure' }
+                : { ref, outcome: 'done' },
+            );
+        });
+        if (connector.has('find') && identities.length > 0)
+          for (const r of await connector.find(identities))
+            for (const o of attribution.ofRecord(r))
+              if (!r.archived || permanent(o.item))
+                book([o.item], { ref: r.ref, outcome: 'failed', reason: 'person still found by identity' });
+      }
     }
+    const checked = mine.filter((i) => i.row.kind === 'opt-out' || i.row.kind === 'rectify');
+    if (checked.length > 0 && connector.has('get')) {
+      const refs = uniqueRefs(checked.flatMap(done));
+      const records = refs.length > 0 ? await connector.get(refs) : [];
+      const byRef = new Map(refs.map((ref, i) => [refKey(ref), records[i] ?? null]));
+      for (const item of checked)
+        for (const t of done(item)) {
+          const r = byRef.get(refKey(t.ref));
+          const ref = t.ref;
+          if (!r) book([item], { ref, outcome: 'already_gone' });
+          else if (item.row.kind === 'opt-out')
+            book(
+              [item],
+              r.consent?.marketingOptOut
+                ? { ref, outcome: 'done' }
+                : { ref, outcome: 'failed', reason: 'opt-out not set on read-back' },
+            );
+          else {
+            const wrong = Object.entries(item.sealed.set ?? {}).some(([canonical, value]) => {
+              const field = fieldFor(connector.streams, ref.object, canonical);
+              return field !== undefined && (r.fields[field] ?? null) !== value;
+            });
+            book(
+              [item],
+              wrong
+                ? { ref, outcome: 'failed', reason: 'corrected value not found on read-back' }
+                : { ref, outcome: 'done' },
+            );
+          }
+        }
+    }
+  });
+  await deps.ledger.upsertTasks(ok.flatMap((i) => verifyTasks.get(i)!));
+  const changes: Parameters<typeof setStates>[1] = [];
+  const blocked: { item: Item; problems: Record<string, number> }[] = [];
+  for (const item of ok) {
+    const problems: Record<string, number> = {};
+    for (const t of verifyTasks.get(item)!)
+      if (t.state === 'failed') problems[t.ref.system] = (problems[t.ref.system] ?? 0) + 1;
+    for (const t of executed.get(item)!)
+      if (t.state === 'failed') problems[t.ref.system] = (problems[t.ref.system] ?? 0) + 1;
+    if (Object.keys(problems).length > 0) blocked.push({ item, problems });
+    else
+      changes.push({
+        item,
+        state: item.row.kind === 'erase' ? 'tombstone' : 'certificate',
+        patch: { error: null },
+        audit: { verified: verifyTasks.get(item)!.length },
+      });
   }
-  await deps.ledger.upsertTasks(verifyTasks);
-  const failedExecution = executed.filter((t) => t.state === 'failed');
-  for (const t of failedExecution) problems[t.ref.system] = (problems[t.ref.system] ?? 0) + 1;
-  if (Object.keys(problems).length > 0) {
+  for (const { item, problems } of blocked) {
+    const { row } = item;
     const reason = `not finished: ${Object.entries(problems)
       .map(([s, n]) => `${s}: ${n} ref(s) failed or still present`)
       .join('; ')}; fix the cause and run \`custodian requests resume ${row.id}\``;
     // The request stays open (and keeps its sealed identities) until read-back finds nothing.
-    await deps.ledger.updateRequest(row.id, {
-      state: 'blocked',
-      error: reason,
-      result: { ...row.result, verifyProblems: problems },
-    });
-    await deps.ledger.appendAudit([
-      { actor: deps.actor, action: 'request.blocked', data: { requestId: row.id, problems } },
-    ]);
-    ctx.row = (await deps.ledger.getRequest(row.id))!;
-    return;
+    const result = { ...row.result, verifyProblems: problems };
+    await deps.ledger.updateRequest(row.id, { state: 'blocked', error: reason, result });
+    item.row = { ...row, state: 'blocked', error: reason, result };
   }
-  await setState(
-    ctx,
-    row.kind === 'erase' ? 'tombstone' : 'certificate',
-    { error: null },
-    { verified: verifyTasks.length },
-  );
+  if (blocked.length > 0)
+    await deps.ledger.appendAudit(
+      blocked.map(({ item, problems }) => ({
+        actor: deps.actor,
+        action: 'request.blocked',
+        data: { requestId: item.row.id, problems },
+      })),
+    );
+  await setStates(deps, changes);
 }
 
-async function tombstone(ctx: StepContext): Promise<void> {
-  const { deps, row } = ctx;
+async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const at = (deps.now?.() ?? new Date()).toISOString();
-  const gone = (await deps.ledger.listTasks(row.id, 'execute')).filter(
-    (t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'),
-  );
-  await deps.ledger.markErased(
-    gone.map((t) => t.ref),
-    at,
-  );
-  if (row.subjectKeys.length > 0) await deps.ledger.addTombstones(row.subjectKeys, row.id);
-  await setState(ctx, 'certificate', {}, { tombstones: row.subjectKeys.length, erased: gone.length });
+  const changes: Parameters<typeof setStates>[1] = [];
+  const gone: RecordRef[] = [];
+  for (const item of items) {
+    const mine = (await deps.ledger.listTasks(item.row.id, 'execute')).filter(
+      (t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'),
+    );
+    gone.push(...mine.map((t) => t.ref));
+    changes.push({
+      item,
+      state: 'certificate',
+      audit: { tombstones: item.row.subjectKeys.length, erased: mine.length },
+    });
+  }
+  await deps.ledger.markErased(gone, at);
+  for (const item of items)
+    if (item.row.subjectKeys.length > 0) await deps.ledger.addTombstones(item.row.subjectKeys, item.row.id);
+  await setStates(deps, changes);
 }
 
 export interface Certificate {
@@ -610,14 +902,14 @@ export interface Certificate {
   certificateHash: string;
 }
 
-async function certificate(ctx: StepContext): Promise<void> {
-  const { deps, row } = ctx;
+async function certificateCounts(deps: RequestEngineDeps, item: Item) {
+  const { row } = item;
   const [located, executed, purged, verified] = await Promise.all(
     ['locate', 'execute', 'purge', 'verify'].map((step) => deps.ledger.listTasks(row.id, step)),
   );
   const count = (tasks: RequestTaskRow[] | undefined, system: string, pred: (t: RequestTaskRow) => boolean) =>
     (tasks ?? []).filter((t) => t.ref.system === system && pred(t)).length;
-  const systems = ctx.systems.map((s) => ({
+  const systems = item.systems.map((s) => ({
     system: s.name,
     found: count(located, s.name, () => true),
     done: count(executed, s.name, (t) => t.state === 'done'),
@@ -635,79 +927,113 @@ async function certificate(ctx: StepContext): Promise<void> {
     e.count++;
     exemptionMap.set(k, e);
   }
-  const completedAt = (deps.now?.() ?? new Date()).toISOString();
-  const [event] = await deps.ledger.appendAudit([
-    {
-      actor: deps.actor,
-      action: 'request.completed',
-      data: { requestId: row.id, kind: row.kind, systems: systems.map((s) => ({ ...s })) },
-    },
-  ]);
-  const body = {
-    requestId: row.id,
-    kind: row.kind,
-    jurisdiction: row.jurisdiction,
-    receivedAt: row.receivedAt,
-    dueAt: row.dueAt,
-    completedAt,
-    permanent: row.params.permanent === true,
-    systems,
-    exemptions: [...exemptionMap.values()],
-    auditSeq: event!.seq,
-    auditHeadHash: event!.hash,
-  };
-  const cert: Certificate = {
-    ...body,
-    certificateHash: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
-  };
-  // Completion drops the sealed identities: nothing of the person remains in the ledger.
-  const { sealed: _dropped, ...params } = row.params;
-  await deps.ledger.updateRequest(row.id, {
-    state: 'completed',
-    params,
-    result: { ...row.result, certificate: cert },
-    error: null,
-  });
-  ctx.row = (await deps.ledger.getRequest(row.id))!;
-  await deps.onStep?.(row.id, 'completed');
+  return { systems, exemptions: [...exemptionMap.values()] };
 }
 
-const STEPS: Partial<Record<RequestState, (ctx: StepContext) => Promise<void>>> = {
-  locate,
-  plan,
-  execute,
-  purge,
-  verify,
-  tombstone,
-  certificate,
-};
+async function certificate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
+  const counts: Awaited<ReturnType<typeof certificateCounts>>[] = [];
+  for (const item of items) counts.push(await certificateCounts(deps, item));
+  const completedAt = (deps.now?.() ?? new Date()).toISOString();
+  const events = await deps.ledger.appendAudit(
+    items.map((item, i) => ({
+      actor: deps.actor,
+      action: 'request.completed',
+      data: { requestId: item.row.id, kind: item.row.kind, systems: counts[i]!.systems.map((s) => ({ ...s })) },
+    })),
+  );
+  for (const [i, item] of items.entries()) {
+    const { row } = item;
+    const event = events[i]!;
+    const body = {
+      requestId: row.id,
+      kind: row.kind,
+      jurisdiction: row.jurisdiction,
+      receivedAt: row.receivedAt,
+      dueAt: row.dueAt,
+      completedAt,
+      permanent: row.params.permanent === true,
+      systems: counts[i]!.systems,
+      exemptions: counts[i]!.exemptions,
+      auditSeq: event.seq,
+      auditHeadHash: event.hash,
+    };
+    const cert: Certificate = {
+      ...body,
+      certificateHash: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
+    };
+    // The copy for the person is the only place the certificate names them; it is written before the
+    // sealed identities are dropped, so a crash here rewrites it on resume.
+    if (typeof row.params.subjectCopy === 'string')
+      await writeSubjectCopy(row.params.subjectCopy, cert, item.sealed.identities);
+    // Completion drops the sealed identities: nothing of the person remains in the ledger.
+    const { sealed: _dropped, subjectCopy: _path, ...params } = row.params;
+    const result = { ...row.result, certificate: cert, ...(_path ? { subjectCopyWritten: true } : {}) };
+    await deps.ledger.updateRequest(row.id, { state: 'completed', params, result, error: null });
+    item.row = { ...row, state: 'completed', params, result, error: null };
+    await deps.onStep?.(row.id, 'completed');
+  }
+}
 
-/** Drive a request from its stored state until it completes, blocks, or waits for approval. */
-export async function runRequest(deps: RequestEngineDeps, id: string): Promise<RequestRow> {
-  const row = await deps.ledger.getRequest(id);
-  if (!row) throw new CustodianError('CUSTODIAN_ERR_REQUEST_NOT_FOUND', `No request ${id}.`);
-  const exclude = new Set((row.params.excludeSystems as string[] | undefined) ?? []);
-  const ctx: StepContext = {
-    deps,
-    row: row.state === 'blocked' ? { ...row, state: 'verify' } : row,
-    sealed: unsealPayload(deps, row),
-    systems: deps.systems.filter((s) => !exclude.has(s.name)),
-  };
-  if (row.state === 'blocked') {
-    // Resuming a blocked request retries execution of failed tasks, then verification.
-    const failed = (await deps.ledger.listTasks(id, 'execute')).filter(
-      (t) => t.state === 'failed' && !t.reason?.startsWith('manual step'),
+type Step = (deps: RequestEngineDeps, items: Item[]) => Promise<void>;
+
+/** Steps in the order a request passes them; one pass over this list drives a batch as far as it can go. */
+const STEPS: [RequestState, Step][] = [
+  ['locate', locate],
+  ['plan', plan],
+  ['execute', execute],
+  ['purge', purge],
+  ['verify', verify],
+  ['tombstone', tombstone],
+  ['certificate', certificate],
+];
+
+/** A blocked request goes back to the step it was parked at, or retries what failed and verifies again. */
+async function unblock(deps: RequestEngineDeps, row: RequestRow): Promise<RequestRow> {
+  const parked = row.result.parked as { step: RequestState } | undefined;
+  let state: RequestState;
+  if (parked) {
+    state = parked.step;
+  } else {
+    // Retried: what failed, and what the vendor said it did but read-back found otherwise (a lying vendor).
+    const stillThere = new Set(
+      (await deps.ledger.listTasks(row.id, 'verify')).filter((t) => t.state === 'failed').map((t) => refKey(t.ref)),
     );
-    for (const t of failed) await deps.ledger.updateTask(id, 'execute', t.ref, { state: 'pending', reason: null });
-    ctx.row = { ...row, state: failed.length > 0 ? 'execute' : 'verify' };
-    await deps.ledger.updateRequest(id, { state: ctx.row.state, error: null });
+    const failed = (await deps.ledger.listTasks(row.id, 'execute')).filter(
+      (t) =>
+        (t.state === 'failed' && !t.reason?.startsWith('manual step')) ||
+        ((t.state === 'done' || t.state === 'already_gone') && stillThere.has(refKey(t.ref))),
+    );
+    await deps.ledger.upsertTasks(failed.map((t) => ({ ...t, state: 'pending' as const, reason: null })));
+    state = failed.length > 0 ? 'execute' : 'verify';
   }
-  for (;;) {
-    const step = STEPS[ctx.row.state];
-    if (!step) return ctx.row;
-    await step(ctx);
-    if (ctx.row.state === 'blocked') return ctx.row;
+  const { parked: _cleared, ...result } = row.result;
+  await deps.ledger.updateRequest(row.id, { state, error: null, result });
+  return { ...row, state, error: null, result };
+}
+
+/**
+ * Drive many requests from their stored states until each completes, blocks, parks or waits for
+ * approval. Requests at the same step share connector calls; each is stored and certified on its own.
+ */
+export async function runRequests(deps: RequestEngineDeps, ids: string[]): Promise<RequestRow[]> {
+  const items: Item[] = [];
+  for (const id of ids) {
+    let row = await deps.ledger.getRequest(id);
+    if (!row) throw new CustodianError('CUSTODIAN_ERR_REQUEST_NOT_FOUND', `No request ${id}.`);
+    if (row.state === 'blocked') row = await unblock(deps, row);
+    const exclude = new Set((row.params.excludeSystems as string[] | undefined) ?? []);
+    items.push({ row, sealed: unsealPayload(deps, row), systems: deps.systems.filter((s) => !exclude.has(s.name)) });
   }
+  for (const [state, step] of STEPS) {
+    const ready = items.filter((i) => i.row.state === state);
+    if (ready.length > 0) await step(deps, ready);
+  }
+  return items.map((i) => i.row);
+}
+
+/** Drive one request from its stored state until it completes, blocks, or waits for approval. */
+export async function runRequest(deps: RequestEngineDeps, id: string): Promise<RequestRow> {
+  return (await runRequests(deps, [id]))[0]!;
 }
 
 export async function approveRequest(deps: RequestEngineDeps, id: string): Promise<RequestRow> {
@@ -721,15 +1047,18 @@ export async function approveRequest(deps: RequestEngineDeps, id: string): Promi
   return runRequest(deps, id);
 }
 
-/** Every request that is not finished and not waiting for a person: run on start-up and by `requests resume`. */
+/**
+ * Every request that is not finished and not waiting for a person, run together as one batch: on start-up,
+ * by `requests resume`, and for bulk erasure.
+ */
 export async function resumeOpenRequests(deps: RequestEngineDeps): Promise<RequestRow[]> {
   const open = await deps.ledger.listRequests({ open: true });
-  const out: RequestRow[] = [];
-  for (const r of open) {
-    if (r.state === 'awaiting-approval' || r.state === 'completed' || r.state === 'failed') continue;
-    out.push(await runRequest(deps, r.id));
-  }
-  return out;
+  return runRequests(
+    deps,
+    open
+      .filter((r) => r.state !== 'awaiting-approval' && r.state !== 'completed' && r.state !== 'failed')
+      .map((r) => r.id),
+  );
 }
 
 export function isTerminal(state: RequestState): boolean {

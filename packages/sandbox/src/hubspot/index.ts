@@ -225,6 +225,7 @@ export function createHubSpotApp(
     if (!map) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
     const inputs = (req.body as { inputs: { id: string }[] }).inputs;
     if (inputs.length > 100) return error(400, 'VALIDATION_ERROR', 'Batch size must be at most 100');
+    if (req.knobs?.lieOnDelete) return { status: 204 };
     for (const { id } of inputs) {
       const r = map.get(id);
       if (r && !r.archived) {
@@ -253,6 +254,7 @@ export function createHubSpotApp(
   }
 
   function gdprDelete(req: SandboxRequest): SandboxResponse {
+    if (req.knobs?.lieOnDelete) return { status: 204 };
     const map = store('contacts') as Map<string, HsRecord>;
     const body = req.body as { objectId: string; idProperty?: string };
     const r =

@@ -4,7 +4,7 @@
  * rate-limit windows, the request log); the app only answers requests in its vendor's shapes.
  *
  * Pipeline per request: read body -> parse (JSON / form) -> token -> latency -> drop -> error burst /
- * error rate -> auth -> daily quota -> rate limits -> app.handle(). Nothing an app throws or a client
+ * error rate -> auth -> daily quota -> 429 burst -> rate limits -> app.handle(). Nothing an app throws or a client
  * sends may crash the server or leave a request hanging.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,9 +18,11 @@ export const DEFAULT_KNOBS: Readonly<FaultKnobs> = Object.freeze({
   errorRate: 0,
   dropRate: 0,
   errorBurst: 0,
+  rateLimitBurst: 0,
   expireTokens: false,
   quotaExhausted: false,
   rateLimits: true,
+  lieOnDelete: false,
 });
 
 /** Request bodies above this are refused with the vendor's malformed-body answer (status 413). */
@@ -57,9 +59,11 @@ const knobsSchema = z
     errorRate: z.number().min(0).max(1),
     dropRate: z.number().min(0).max(1),
     errorBurst: z.number().int().min(0),
+    rateLimitBurst: z.number().int().min(0),
     expireTokens: z.boolean(),
     quotaExhausted: z.boolean(),
     rateLimits: z.boolean(),
+    lieOnDelete: z.boolean(),
   })
   .partial()
   .strict();
@@ -204,6 +208,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
       body: parsed.ok ? parsed.body : undefined,
       rawBody: raw,
       token: tokenFromAuthorization(req.headers.authorization) ?? app.tokenFromBody?.(url.pathname, raw) ?? null,
+      knobs,
     };
 
     if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
@@ -244,6 +249,11 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
     if (!isPublic) {
       if (knobs.quotaExhausted || dailyUsed >= app.dailyLimit) {
         send(app.responses.quotaExhausted(sreq));
+        return;
+      }
+      if (knobs.rateLimitBurst > 0) {
+        knobs.rateLimitBurst--;
+        send(app.responses.rateLimited(1000));
         return;
       }
       if (knobs.rateLimits) {

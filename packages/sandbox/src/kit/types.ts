@@ -21,6 +21,8 @@ export interface SandboxRequest {
   token: string | null;
   /** Requests counted against today's quota, this one included (set by the server; apps report it, e.g. `/limits`). */
   dailyUsed?: number;
+  /** The server's live fault knobs, for the few faults an app must honour itself (lieOnDelete). */
+  knobs?: Readonly<FaultKnobs>;
 }
 
 export interface SandboxResponse {
@@ -40,12 +42,19 @@ export interface FaultKnobs {
   dropRate: number;
   /** Fail the next N requests with 5xx (deterministic bursts for tests). */
   errorBurst: number;
+  /** Answer the next N authorised requests with the vendor's 429 (deterministic rate-limit storms). */
+  rateLimitBurst: number;
   /** Expire every access token issued so far: the next call with one gets the vendor's 401. */
   expireTokens: boolean;
   /** The daily quota is used up: the vendor's daily-limit error until reset. */
   quotaExhausted: boolean;
   /** Enforce the vendor's published rate limits (429 with vendor headers/body). Default true. */
   rateLimits: boolean;
+  /**
+   * A lying vendor: delete endpoints answer success but keep the records readable, so only a
+   * read-back (verification) can tell. Honoured by the apps' delete endpoints.
+   */
+  lieOnDelete: boolean;
 }
 
 export interface RequestLogEntry {

@@ -374,7 +374,7 @@ export function createZohoApp(world: SeedWorld, options: ZohoAppOptions = {}): V
       return error(400, 'LIMIT_EXCEEDED', 'at most 100 ids per call', { limit: BATCH, param: 'ids' });
     return multi(
       ids.map((id) =>
-        store.get(id, module) && store.remove(id)
+        store.get(id, module) && (req.knobs?.lieOnDelete || store.remove(id))
           ? { code: 'SUCCESS', details: { id }, message: 'record deleted', status: 'success' as const }
           : { code: 'INVALID_DATA', details: { id }, message: 'record not deleted', status: 'error' as const },
       ),

@@ -1,0 +1,47 @@
+/**
+ * The CRMs the request tests and the request benchmark run against, and what each vendor's delete calls
+ * look like in the sandbox request log with the ids one call may carry (vendor-facts.md). Adding
+ * Salesforce, once its look-alike is in the build, is the one line `REQUEST_VENDORS`.
+ */
+import type { RequestLog, VendorName } from '@custodian/sandbox';
+
+export const REQUEST_VENDORS: VendorName[] = ['hubspot', 'zoho'];
+
+export interface VendorDeleteCase {
+  /** Endpoint keys of calls that delete (erase) records. */
+  deletes: RegExp;
+  /** Successful delete calls the vendor's batch sizes allow for these refs per object (the minimum). */
+  deleteCalls(refsPerObject: Record<string, number>): number;
+  /** The vendor's 5xx status in the sandbox (errorBurst). */
+  serverError: number;
+}
+
+export const VENDOR_DELETES: Record<VendorName, VendorDeleteCase> = {
+  hubspot: {
+    // GDPR delete takes one contact per call; batch archive (notes) takes 100 ids.
+    deletes: /^POST \/crm\/v3\/objects\/(contacts\/gdpr-delete|notes\/batch\/archive)$/,
+    deleteCalls: (n) => (n.contacts ?? 0) + Math.ceil((n.notes ?? 0) / 100),
+    serverError: 502,
+  },
+  zoho: {
+    // Delete Records takes 100 ids per module and call.
+    deletes: /^DELETE \/crm\/v8\/(Contacts|Leads|Notes|Tasks|Calls)$/,
+    deleteCalls: (n) => Object.values(n).reduce((sum, k) => sum + Math.ceil(k / 100), 0),
+    serverError: 500,
+  },
+  salesforce: {
+    // sObject Collections delete takes 200 ids of any type.
+    deletes: /^DELETE .*\/composite\/sobjects$/,
+    deleteCalls: (n) => Math.ceil(Object.values(n).reduce((a, b) => a + b, 0) / 200),
+    serverError: 500,
+  },
+};
+
+/** Successful (2xx) calls to the vendor's delete endpoints in a request log. */
+export function successfulDeleteCalls(log: RequestLog, vendor: VendorName): number {
+  let sum = 0;
+  for (const endpoint of Object.keys(log.byEndpoint(vendor)))
+    if (VENDOR_DELETES[vendor].deletes.test(endpoint))
+      for (const status of [200, 204, 207]) sum += log.count({ vendor, endpoint, status });
+  return sum;
+}
