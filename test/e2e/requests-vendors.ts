@@ -1,11 +1,10 @@
 /**
  * The CRMs the request tests and the request benchmark run against, and what each vendor's delete calls
- * look like in the sandbox request log with the ids one call may carry (vendor-facts.md). Adding
- * Salesforce, once its look-alike is in the build, is the one line `REQUEST_VENDORS`.
+ * look like in the sandbox request log with the ids one call may carry (vendor-facts.md).
  */
 import type { RequestLog, VendorName } from '@custodian/sandbox';
 
-export const REQUEST_VENDORS: VendorName[] = ['hubspot', 'zoho'];
+export const REQUEST_VENDORS: VendorName[] = ['hubspot', 'zoho', 'salesforce'];
 
 export interface VendorDeleteCase {
   /** Endpoint keys of calls that delete (erase) records. */
@@ -14,6 +13,8 @@ export interface VendorDeleteCase {
   deleteCalls(refsPerObject: Record<string, number>): number;
   /** The vendor's 5xx status in the sandbox (errorBurst). */
   serverError: number;
+  /** The vendor's rate-limit status (rateLimitBurst): 429, or Salesforce's 403 for concurrent requests. */
+  rateLimited: number;
 }
 
 export const VENDOR_DELETES: Record<VendorName, VendorDeleteCase> = {
@@ -22,18 +23,21 @@ export const VENDOR_DELETES: Record<VendorName, VendorDeleteCase> = {
     deletes: /^POST \/crm\/v3\/objects\/(contacts\/gdpr-delete|notes\/batch\/archive)$/,
     deleteCalls: (n) => (n.contacts ?? 0) + Math.ceil((n.notes ?? 0) / 100),
     serverError: 502,
+    rateLimited: 429,
   },
   zoho: {
     // Delete Records takes 100 ids per module and call.
     deletes: /^DELETE \/crm\/v8\/(Contacts|Leads|Notes|Tasks|Calls)$/,
     deleteCalls: (n) => Object.values(n).reduce((sum, k) => sum + Math.ceil(k / 100), 0),
     serverError: 500,
+    rateLimited: 429,
   },
   salesforce: {
-    // sObject Collections delete takes 200 ids of any type.
+    // sObject Collections delete takes 200 ids (of any type; the request engine sends one object per chunk).
     deletes: /^DELETE .*\/composite\/sobjects$/,
-    deleteCalls: (n) => Math.ceil(Object.values(n).reduce((a, b) => a + b, 0) / 200),
+    deleteCalls: (n) => Object.values(n).reduce((sum, k) => sum + Math.ceil(k / 200), 0),
     serverError: 500,
+    rateLimited: 403,
   },
 };
 

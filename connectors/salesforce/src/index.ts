@@ -218,6 +218,11 @@ export function classifySalesforceError(err: unknown): ClassifiedFailure | undef
   const message = code ? (e.apiUsage ? `${code} (${e.apiUsage})` : code) : undefined;
   // The allocation is a rolling 24 h window: the runtime pauses until its next UTC midnight (an estimate; a
   // later 403 pauses again).
+  // The same code also answers the concurrent long-running request limit ("ConcurrentPerOrgLongTxn Limit
+  // exceeded"), which frees within seconds, so that one is a rate limit, not a spent allocation:
+  // https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm
+  if (code === 'REQUEST_LIMIT_EXCEEDED' && /concurrent/i.test(String((err as { message?: unknown }).message ?? '')))
+    return { kind: 'rate_limited', status: 403, message: `${code} (concurrent requests)` };
   if (code === 'REQUEST_LIMIT_EXCEEDED') return { kind: 'quota_exhausted', status: 403, message };
   // OAuth token endpoint errors: the grant itself is bad, so refreshing again cannot help.
   if (OAUTH_GRANT_ERRORS.has(code))

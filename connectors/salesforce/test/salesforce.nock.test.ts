@@ -926,6 +926,20 @@ describe('auth and limits', () => {
     expect(conn.quota().pausedUntil?.toISOString()).toBe('2026-01-02T00:00:00.000Z');
   });
 
+  it('403 REQUEST_LIMIT_EXCEEDED for concurrent long requests is a rate limit: retried, no pause', async () => {
+    token();
+    nock(INSTANCE)
+      .get(`${V}/sobjects/Contact/describe`)
+      .reply(403, [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }])
+      .get(`${V}/sobjects/Contact/describe`)
+      .reply(200, { fields: CONTACT_FIELDS });
+    soqlReply('query', /FROM Contact/, page([]));
+    const conn = await connect();
+    expect(await collect(conn.read('Contact', null))).toHaveLength(1);
+    expect(conn.quota().pausedUntil).toBeNull();
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it('stops at quotaStopShare of the daily allocation before Salesforce refuses, with api-usage=N/M', async () => {
     token();
     nock(INSTANCE)

@@ -347,7 +347,9 @@ async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     const personOwners = new Map<string, Item[]>();
     for (const item of mine)
       for (const [k] of persons.get(item)!) personOwners.set(k, [...(personOwners.get(k) ?? []), item]);
-    const personRefs = [...new Map(mine.flatMap((i) => [...persons.get(i)!])).values()];
+    // `persons` and `related` hold every system's refs (systems run side by side): each system sees only its own.
+    const ofSystem = (m: Map<string, RecordRef>) => [...m].filter(([, ref]) => ref.system === system.name);
+    const personRefs = [...new Map(mine.flatMap((i) => ofSystem(persons.get(i)!))).values()];
     if (personRefs.length > 0) {
       const linked = [
         ...(connector.has('related') ? await connector.related(personRefs) : []),
@@ -357,10 +359,14 @@ async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
         for (const item of ownersByLink(r.links, personOwners, mine)) related.get(item)!.set(refKey(r.ref), r.ref);
     }
     for (const item of mine) {
-      const p = persons.get(item)!;
+      const p = ofSystem(persons.get(item)!);
       const rel = related.get(item)!;
-      for (const k of p.keys()) rel.delete(k);
-      located.get(item)![system.name] = { persons: p.size, related: rel.size, live: connector.has('find') };
+      for (const [k] of p) rel.delete(k);
+      located.get(item)![system.name] = {
+        persons: p.length,
+        related: ofSystem(rel).length,
+        live: connector.has('find'),
+      };
     }
   });
   const tasks: NewTask[] = [];

@@ -38,7 +38,8 @@ export function collectionsDelete(store: SalesforceStore, req: SandboxRequest): 
     if (state === 'binned' || state === 'purged') return failure('ENTITY_IS_DELETED', 'entity is deleted');
     if (state === 'unknown') return failure('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id');
     const previous = store.patchOf(id);
-    store.remove(id);
+    // lieOnDelete: answer success and keep the record (a vendor that lies; verification must catch it).
+    if (!req.knobs?.lieOnDelete) store.remove(id);
     done.push({ id, previous });
     return { id, success: true, errors: [] };
   });
@@ -76,6 +77,7 @@ export function emptyRecycleBin(store: SalesforceStore, req: SandboxRequest, dai
   if (call.ids.length > MAX_IDS) return soapFault('EXCEEDED_ID_LIMIT', `emptyRecycleBin takes at most ${MAX_IDS} ids`);
   const results = call.ids.map((id) => {
     const state = isWellFormedId(id) ? store.state(id) : 'unknown';
+    if (req.knobs?.lieOnDelete && state === 'live') return { id, success: true };
     if (state === 'binned') {
       store.purge(id);
       return { id, success: true };
