@@ -3,6 +3,7 @@
  * every system synced exactly once per tick, never by two workers at once, and a SIGKILLed worker's job
  * finished by another.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { openLedger } from '@custodian/ledger';
@@ -95,6 +96,24 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Resolves once the child has printed `text` on stdout; fails when it exits first or after `timeoutMs`. */
+function printed(child: ChildProcess, text: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}"`)), timeoutMs);
+    child.stdout?.on('data', (d: Buffer) => {
+      seen += String(d);
+      if (!seen.includes(text)) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited (${code ?? signal}) before printing "${text}"`));
+    });
+  });
+}
+
 async function sendTick(tenant: string): Promise<void> {
   const boss = new PgBoss({ connectionString: databaseUrl, schema: 'custodian_boss' });
   await boss.start();
@@ -185,12 +204,7 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
     const ws = fleetWorkspace(tenant, 30_000);
     const first = spawnCli(ws, ['worker', '--concurrency', '1']);
     children.push(first);
-    await new Promise<void>((resolve, reject) => {
-      first.child.stdout?.on('data', (d: Buffer) => {
-        if (String(d).includes('custodian worker: serving')) resolve();
-      });
-      first.child.on('exit', (code) => reject(new Error(`worker exited early (${code})`)));
-    });
+    await printed(first.child, 'custodian worker: serving', 90_000);
     await sendTick(tenant);
     // Wait until the slow system's job is running on the only worker, then kill it.
     const client = new pg.Client({ connectionString: databaseUrl });
@@ -229,6 +243,66 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
     second.child.kill('SIGTERM');
   }, 240_000);
 
+  it('`worker status` shows the queues, the running job, and failed and retrying jobs with their errors', async () => {
+    const tenant = `st_${randomBytes(3).toString('hex')}`;
+    const ws = fleetWorkspace(tenant, 30_000);
+    const worker = spawnCli(ws, ['worker', '--concurrency', '2']);
+    children.push(worker);
+    await printed(worker.child, 'custodian worker: serving', 90_000);
+    const boss = new PgBoss({ connectionString: databaseUrl, schema: 'custodian_boss' });
+    await boss.start();
+    try {
+      const job = (system: string) => ({ tenant, system, full: true, schedule: 'fleet-sync' });
+      // The slow list keeps a job running; two jobs name a system removed from the config: one may not retry,
+      // the other retries in ten minutes.
+      await boss.send(QUEUES.sync, job('sys-0'), { singletonKey: `${tenant}/sys-0` });
+      await boss.send(QUEUES.sync, job('sys-gone'), { singletonKey: `${tenant}/sys-gone`, retryLimit: 0 });
+      await boss.send(QUEUES.sync, job('sys-later'), {
+        singletonKey: `${tenant}/sys-later`,
+        retryLimit: 2,
+        retryDelay: 600,
+      });
+    } finally {
+      await boss.stop({ graceful: false, wait: true });
+    }
+    type Status = {
+      queues: { name: string; active: number; failed: number; retry: number }[];
+      running: { queue: string; key: string }[];
+      recentFailures: { key: string; state: string; attempts: number; nextAttemptOn: string | null; error: string }[];
+    };
+    let status: Status | null = null;
+    const mine = (s: Status) => s.recentFailures.filter((f) => f.key.startsWith(`${tenant}/`));
+    await waitFor(
+      async () => {
+        const res = await cli(ws, ['worker', 'status', '--json']);
+        expect(res.code, res.stderr).toBe(0);
+        status = JSON.parse(res.stdout) as Status;
+        return status.running.some((r) => r.key === `${tenant}/sys-0`) && mine(status).length === 2;
+      },
+      90_000,
+      'one running and two failed jobs',
+    );
+    const shown = status! as Status;
+    expect(shown.running).toContainEqual({ queue: QUEUES.sync, key: `${tenant}/sys-0`, startedOn: expect.any(String) });
+    const gone = mine(shown).find((f) => f.key === `${tenant}/sys-gone`)!;
+    expect(gone).toMatchObject({ state: 'failed', attempts: 1, nextAttemptOn: null });
+    expect(gone.error).toContain('Unknown system(s): sys-gone');
+    const later = mine(shown).find((f) => f.key === `${tenant}/sys-later`)!;
+    expect(later).toMatchObject({ state: 'retry', attempts: 1 });
+    expect(Date.parse(later.nextAttemptOn!)).toBeGreaterThan(Date.now() + 60_000);
+    const queue = shown.queues.find((q) => q.name === QUEUES.sync)!;
+    expect(queue.active).toBeGreaterThanOrEqual(1);
+    expect(queue.failed).toBeGreaterThanOrEqual(1);
+    expect(queue.retry).toBeGreaterThanOrEqual(1);
+
+    // The table for people shows the same.
+    const text = await cli(ws, ['worker', 'status']);
+    expect(text.code, text.stderr).toBe(0);
+    for (const expected of ['Queues', 'Running', `${tenant}/sys-0`, 'Failures', `${tenant}/sys-gone`, 'retrying'])
+      expect(text.stdout).toContain(expected);
+    worker.child.kill('SIGTERM');
+  }, 240_000);
+
   it('one worker serves two tenants, each with its own config, secret and ledger schema', async () => {
     const tenantA = `ta_${randomBytes(3).toString('hex')}`;
     const tenantB = `tb_${randomBytes(3).toString('hex')}`;
@@ -248,12 +322,7 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
     );
     const worker = spawnCli(ws, ['worker', '--also', other]);
     children.push(worker);
-    await new Promise<void>((resolve, reject) => {
-      worker.child.stdout?.on('data', (d: Buffer) => {
-        if (String(d).includes('serving 2 tenant(s)')) resolve();
-      });
-      worker.child.on('exit', (code) => reject(new Error(`worker exited early (${code})`)));
-    });
+    await printed(worker.child, 'serving 2 tenant(s)', 90_000);
     await sendTick(tenantB);
     await waitFor(async () => (await syncRuns(tenantB)).some((r) => r.status === 'succeeded'), 60_000, 'tenant B sync');
     const a = await openLedger({ databaseUrl, tenant: tenantA });

@@ -7,7 +7,7 @@
  * resumes from the checkpoint.
  */
 import type { Logger } from '@custodian/core';
-import { CustodianError } from '@custodian/core';
+import { CustodianError, scrubText } from '@custodian/core';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { JobSpec, Schedule } from './config.js';
@@ -213,7 +213,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 export interface WorkerStatus {
   queues: { name: string; created: number; retry: number; active: number; completed: number; failed: number }[];
   running: { queue: string; key: string | null; startedOn: string | null }[];
-  recentFailures: { queue: string; key: string | null; completedOn: string | null; error: string | null }[];
+  /**
+   * Jobs waiting for another attempt after a failure (`retry`, with the time of the next attempt) and jobs
+   * that failed for good in the last 24 hours (`failed`), newest first.
+   */
+  recentFailures: {
+    queue: string;
+    key: string | null;
+    state: 'retry' | 'failed';
+    /** Attempts made so far. */
+    attempts: number;
+    completedOn: string | null;
+    nextAttemptOn: string | null;
+    error: string | null;
+  }[];
   schedules: { name: string; cron: string; timezone: string | null }[];
 }
 
@@ -240,8 +253,14 @@ export async function workerStatus(databaseUrl: string, schema = 'custodian_boss
     const running = await q(
       `SELECT name, singleton_key, started_on FROM $schema.job WHERE state = 'active' AND name LIKE 'custodian.%' ORDER BY started_on`,
     );
+    // A handler's error is stored as the serialized Error; pg-boss's own expiry (a dead worker) as { value: { message } }.
     const failed = await q(
-      `SELECT name, singleton_key, completed_on, output->>'message' AS error FROM $schema.job WHERE state = 'failed' AND name LIKE 'custodian.%' AND completed_on > now() - interval '1 day' ORDER BY completed_on DESC LIMIT 20`,
+      `SELECT name, singleton_key, state, retry_count, started_on, completed_on, start_after,
+              coalesce(output->>'message', output->'value'->>'message') AS error
+         FROM $schema.job
+        WHERE name LIKE 'custodian.%'
+          AND (state = 'retry' OR (state = 'failed' AND completed_on > now() - interval '1 day'))
+        ORDER BY coalesce(completed_on, started_on) DESC NULLS LAST LIMIT 20`,
     );
     const schedules = await q(
       `SELECT name, cron, timezone FROM $schema.schedule WHERE name LIKE 'custodian.%' ORDER BY name`,
@@ -256,11 +275,24 @@ export async function workerStatus(databaseUrl: string, schema = 'custodian_boss
         startedOn: iso(r.started_on),
       })),
       recentFailures: failed.rows.map(
-        (r: { name: string; singleton_key: string | null; completed_on: unknown; error: string | null }) => ({
+        (r: {
+          name: string;
+          singleton_key: string | null;
+          state: 'retry' | 'failed';
+          retry_count: number;
+          completed_on: unknown;
+          start_after: unknown;
+          error: string | null;
+        }) => ({
           queue: r.name,
           key: r.singleton_key,
+          state: r.state,
+          // pg-boss counts a retry when it fetches the job again, so the first attempt has retry_count 0.
+          attempts: r.retry_count + 1,
           completedOn: iso(r.completed_on),
-          error: r.error,
+          nextAttemptOn: r.state === 'retry' ? iso(r.start_after) : null,
+          // Errors may echo vendor text: never show an email, phone or token.
+          error: r.error === null ? null : scrubText(r.error),
         }),
       ),
       schedules: schedules.rows.map((r: { name: string; cron: string; timezone: string | null }) => ({
