@@ -5,7 +5,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { openContext } from '@custodian/cli';
+import { openRequest, RequestsConfigSchema, silentLogger } from '@custodian/core';
 import { openLedger } from '@custodian/ledger';
 import { testDatabaseUrl } from '@custodian/ledger/testing';
 import { type Sandbox, startSandbox } from '@custodian/sandbox';
@@ -114,11 +118,11 @@ function printed(child: ChildProcess, text: string, timeoutMs: number): Promise<
   });
 }
 
-async function sendTick(tenant: string): Promise<void> {
+async function sendTick(tenant: string, schedule = 'fleet-sync'): Promise<void> {
   const boss = new PgBoss({ connectionString: databaseUrl, schema: 'custodian_boss' });
   await boss.start();
   try {
-    await boss.send(tickQueue(tenant, 'fleet-sync'), { tenant, schedule: 'fleet-sync' });
+    await boss.send(tickQueue(tenant, schedule), { tenant, schedule });
   } finally {
     await boss.stop({ graceful: false, wait: true });
   }
@@ -301,6 +305,82 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
     for (const expected of ['Queues', 'Running', `${tenant}/sys-0`, 'Failures', `${tenant}/sys-gone`, 'retrying'])
       expect(text.stdout).toContain(expected);
     worker.child.kill('SIGTERM');
+  }, 240_000);
+
+  it('open data-subject requests are spread across workers, each run to completion once', async () => {
+    const tenant = `rq_${randomBytes(3).toString('hex')}`;
+    const REQUESTS = 8;
+    const ws = quickstartWorkspace();
+    const people = Array.from({ length: REQUESTS * 2 }, (_, r) => `rq.${r}@example.test`);
+    // One list per person: the CSV connector serialises rewrites of a file only within one process, and
+    // three worker processes erasing rows of one file at once can lose each other's rewrite.
+    people.forEach((email, r) =>
+      writeWorkspaceFile(
+        ws,
+        `lists/rq/rq-${r}.csv`,
+        `${HEADER}\nrq-${r},${email},,A,B,Acme,,false,consent,2026-01-01\n`,
+      ),
+    );
+    writeFileSync(
+      ws.config,
+      `tenant: ${tenant}
+ledger: { databaseUrl: "${databaseUrl}" }
+systems:
+  - { name: rq-list, connector: csv, purposes: [sales], options: { dir: ./lists/rq } }
+schedules:
+  - { name: resume, cron: "0 0 1 1 *", job: { kind: resume-requests } }
+`,
+    );
+    ws.env = {
+      ...ws.env,
+      DATABASE_URL: databaseUrl,
+      CUSTODIAN_WORKER_POLL_SECONDS: '0.5',
+      CUSTODIAN_LOG_LEVEL: 'info',
+    };
+    // Requests taken in but not yet run (as after a crash): intake only, through the request engine.
+    const ctx = await openContext({ configPath: ws.config, env: ws.env });
+    const ids: string[] = [];
+    try {
+      const deps = {
+        ledger: await ctx.ledger(),
+        keyer: ctx.keyer(),
+        log: silentLogger,
+        systems: [],
+        config: RequestsConfigSchema.parse({}),
+        actor: 'worker e2e',
+      };
+      for (const email of people.slice(0, REQUESTS))
+        ids.push((await openRequest(deps, { kind: 'erase', identities: [{ kind: 'email', value: email }] })).id);
+    } finally {
+      await ctx.close();
+    }
+    const workers = Array.from({ length: 3 }, () => spawnCli(ws, ['worker', '--concurrency', '1']));
+    children.push(...workers);
+    const finished = workers.map(() => [] as string[]);
+    workers.forEach((w, i) => {
+      createInterface({ input: w.child.stderr! }).on('line', (line) => {
+        if (line.includes('request job finished'))
+          finished[i]!.push((JSON.parse(line) as { requestId: string }).requestId);
+      });
+    });
+    await Promise.all(workers.map((w) => printed(w.child, 'custodian worker: serving', 90_000)));
+    await sendTick(tenant, 'resume');
+    await waitFor(async () => finished.flat().length >= REQUESTS, 120_000, 'every request job');
+    expect(finished.flat().sort()).toEqual([...ids].sort());
+    // Spread: more than one worker took request jobs.
+    expect(finished.filter((list) => list.length > 0).length).toBeGreaterThan(1);
+    const ledger = await openLedger({ databaseUrl, tenant });
+    try {
+      for (const id of ids) expect((await ledger.getRequest(id))?.state).toBe('completed');
+    } finally {
+      await ledger.close();
+    }
+    // The list kept only the people nobody asked to erase.
+    people.forEach((email, r) => {
+      const csv = readFileSync(join(ws.dir, `lists/rq/rq-${r}.csv`), 'utf8');
+      expect(csv.includes(email)).toBe(r >= REQUESTS);
+    });
+    for (const w of workers) w.child.kill('SIGTERM');
   }, 240_000);
 
   it('one worker serves two tenants, each with its own config, secret and ledger schema', async () => {

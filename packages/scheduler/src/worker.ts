@@ -159,6 +159,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const outcome = await withLock(`request:${job.data.tenant}:${job.data.requestId}`, () =>
         tenant.runRequest(job.data.requestId, controller.signal),
       );
+      options.log.info(
+        { tenant: tenant.tenant, requestId: job.data.requestId, ok: outcome.ok },
+        'request job finished',
+      );
       return outcome.summary;
     });
   }
