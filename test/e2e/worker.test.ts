@@ -261,6 +261,8 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
       // the other retries in ten minutes.
       await boss.send(QUEUES.sync, job('sys-0'), { singletonKey: `${tenant}/sys-0` });
       await boss.send(QUEUES.sync, job('sys-gone'), { singletonKey: `${tenant}/sys-gone`, retryLimit: 0 });
+      // An error echoing personal data from a job's payload is shown scrubbed.
+      await boss.send(QUEUES.sync, job('jane.roe@example.test'), { singletonKey: `${tenant}/sys-pii`, retryLimit: 0 });
       await boss.send(QUEUES.sync, job('sys-later'), {
         singletonKey: `${tenant}/sys-later`,
         retryLimit: 2,
@@ -281,10 +283,10 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
         const res = await cli(ws, ['worker', 'status', '--json']);
         expect(res.code, res.stderr).toBe(0);
         status = JSON.parse(res.stdout) as Status;
-        return status.running.some((r) => r.key === `${tenant}/sys-0`) && mine(status).length === 2;
+        return status.running.some((r) => r.key === `${tenant}/sys-0`) && mine(status).length === 3;
       },
       90_000,
-      'one running and two failed jobs',
+      'one running and three failed jobs',
     );
     const shown = status! as Status;
     expect(shown.running).toContainEqual({ queue: QUEUES.sync, key: `${tenant}/sys-0`, startedOn: expect.any(String) });
@@ -294,6 +296,9 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
     const later = mine(shown).find((f) => f.key === `${tenant}/sys-later`)!;
     expect(later).toMatchObject({ state: 'retry', attempts: 1 });
     expect(Date.parse(later.nextAttemptOn!)).toBeGreaterThan(Date.now() + 60_000);
+    const pii = mine(shown).find((f) => f.key === `${tenant}/sys-pii`)!;
+    expect(pii.error).toContain('Unknown system(s): [email]');
+    expect(JSON.stringify(shown)).not.toContain('jane.roe');
     const queue = shown.queues.find((q) => q.name === QUEUES.sync)!;
     expect(queue.active).toBeGreaterThanOrEqual(1);
     expect(queue.failed).toBeGreaterThanOrEqual(1);
@@ -304,6 +309,7 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
     expect(text.code, text.stderr).toBe(0);
     for (const expected of ['Queues', 'Running', `${tenant}/sys-0`, 'Failures', `${tenant}/sys-gone`, 'retrying'])
       expect(text.stdout).toContain(expected);
+    expect(text.stdout).not.toContain('jane.roe');
     worker.child.kill('SIGTERM');
   }, 240_000);
 
