@@ -10,7 +10,9 @@
  * worker's last stderr lines: a worker that cannot start reports why on stderr through pino and exits, and
  * a wait for its start-up line on stdout alone would never end). Whatever happens (error, timeout, watchdog,
  * SIGINT/SIGTERM) the worker processes, both sandboxes and PostgreSQL are stopped. Both pipes of every
- * worker are read line by line for the whole run, so no pipe can fill and block a worker mid-write.
+ * worker are read line by line from the moment it is spawned and what matters is kept as state (ready,
+ * jobs finished): a wait that listened for the *next* 'data' event would miss a start-up line printed while
+ * the bench was still awaiting another worker, and hang; and no pipe can fill and block a worker mid-write.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

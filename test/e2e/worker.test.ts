@@ -13,7 +13,7 @@ import { openRequest, RequestsConfigSchema, silentLogger } from '@custodian/core
 import { openLedger } from '@custodian/ledger';
 import { testDatabaseUrl } from '@custodian/ledger/testing';
 import { type Sandbox, startSandbox } from '@custodian/sandbox';
-import { QUEUES, tickQueue } from '@custodian/scheduler';
+import { parseSchedules, QUEUES, startWorker, type TenantRuntime, tickQueue } from '@custodian/scheduler';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -388,6 +388,46 @@ schedules:
     });
     for (const w of workers) w.child.kill('SIGTERM');
   }, 240_000);
+
+  it('workers starting at the same moment on a fresh queue schema all start and register each schedule once', async () => {
+    // Start-up only: the runtime's job functions are never reached.
+    const notAtStartUp = () => Promise.reject(new Error('no job runs in this test'));
+    const runtimes: TenantRuntime[] = ['ta', 'tb', 'tc'].map((tenant) => ({
+      tenant,
+      schedules: parseSchedules([
+        { name: 'nightly', cron: '0 3 * * *', job: { kind: 'sync' } },
+        { name: 'resume', cron: '*/15 * * * *', job: { kind: 'resume-requests' } },
+      ]),
+      systems: () => [],
+      syncSystem: notAtStartUp,
+      resumableRequests: notAtStartUp,
+      runRequest: notAtStartUp,
+      runJob: notAtStartUp,
+    }));
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      for (let round = 0; round < 3; round++) {
+        const schema = `boss_${randomBytes(4).toString('hex')}`;
+        const results = await Promise.allSettled(
+          Array.from({ length: 4 }, () =>
+            startWorker({ databaseUrl, tenants: runtimes, log: silentLogger, schema, concurrency: 1 }),
+          ),
+        );
+        await Promise.all(
+          results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop({ graceful: false })] : [])),
+        );
+        expect(results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []))).toEqual([]);
+        const { rows } = await client.query(`SELECT name FROM "${schema}".schedule ORDER BY name`);
+        expect(rows.map((r: { name: string }) => r.name)).toEqual(
+          runtimes.flatMap((t) => [tickQueue(t.tenant, 'nightly'), tickQueue(t.tenant, 'resume')]).sort(),
+        );
+        await client.query(`DROP SCHEMA "${schema}" CASCADE`);
+      }
+    } finally {
+      await client.end();
+    }
+  }, 180_000);
 
   it('one worker serves two tenants, each with its own config, secret and ledger schema', async () => {
     const tenantA = `ta_${randomBytes(3).toString('hex')}`;

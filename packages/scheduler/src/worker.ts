@@ -70,6 +70,33 @@ function lockKey(text: string): string {
   return `custodian:${text}`;
 }
 
+/**
+ * pg-boss creates each queue with DDL (a partition of its job table); workers starting at the same moment
+ * deadlock on it (3 of 4 failed on a fresh schema). Start-ups take turns under a session advisory lock,
+ * released when the session ends, and a wait longer than `lock_timeout` fails with PostgreSQL's message.
+ */
+async function oneStartUpAtATime(databaseUrl: string, schema: string, fn: () => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+  } catch (cause) {
+    throw new CustodianError(
+      'CUSTODIAN_ERR_LEDGER_OPEN',
+      `The worker cannot reach PostgreSQL (${new URL(databaseUrl).host}).`,
+      {
+        cause,
+      },
+    );
+  }
+  try {
+    await client.query(`SET lock_timeout = '120s'`);
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey(`start-up:${schema}`)]);
+    await fn();
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const schema = options.schema ?? 'custodian_boss';
   const expireInSeconds = options.expireInSeconds ?? 900;
@@ -86,38 +113,52 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       : {}),
   });
   boss.on('error', (err) => options.log.error({ err }, 'pg-boss error'));
-  try {
-    await boss.start();
-  } catch (cause) {
-    throw new CustodianError(
-      'CUSTODIAN_ERR_LEDGER_OPEN',
-      `The worker cannot reach PostgreSQL (${new URL(options.databaseUrl).host}).`,
-      { cause },
-    );
-  }
   const locks = new pg.Pool({ connectionString: options.databaseUrl, max: (options.concurrency ?? 2) * 2 + 2 });
   const controller = new AbortController();
   const tenants = new Map(options.tenants.map((t) => [t.tenant, t]));
   const retry = { retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds };
 
-  await boss.createQueue(QUEUES.sync, { name: QUEUES.sync, policy: 'stately', ...retry });
-  await boss.createQueue(QUEUES.request, { name: QUEUES.request, policy: 'stately', ...retry });
+  try {
+    await oneStartUpAtATime(options.databaseUrl, schema, async () => {
+      try {
+        await boss.start();
+      } catch (cause) {
+        throw new CustodianError(
+          'CUSTODIAN_ERR_LEDGER_OPEN',
+          `The worker cannot reach PostgreSQL (${new URL(options.databaseUrl).host}).`,
+          { cause },
+        );
+      }
+      await boss.createQueue(QUEUES.sync, { name: QUEUES.sync, policy: 'stately', ...retry });
+      await boss.createQueue(QUEUES.request, { name: QUEUES.request, policy: 'stately', ...retry });
 
-  // Register every schedule (idempotent across workers) and remove ones no longer configured.
-  const wanted = new Set<string>();
-  for (const tenant of options.tenants) {
-    for (const s of tenant.schedules) {
-      const queue = tickQueue(tenant.tenant, s.name);
-      wanted.add(queue);
-      await boss.createQueue(queue, { name: queue, policy: 'short', retryLimit: 0, expireInSeconds });
-      await boss.schedule(queue, s.cron, { tenant: tenant.tenant, schedule: s.name }, { tz: s.timezone });
-    }
-  }
-  for (const existing of await boss.getSchedules()) {
-    const tenantOfQueue = existing.name.split('.')[2];
-    if (existing.name.startsWith('custodian.tick.') && tenants.has(tenantOfQueue ?? '') && !wanted.has(existing.name)) {
-      await boss.unschedule(existing.name);
-    }
+      // Register every schedule (idempotent across workers) and remove ones no longer configured.
+      const wanted = new Set<string>();
+      for (const tenant of options.tenants) {
+        for (const s of tenant.schedules) {
+          const queue = tickQueue(tenant.tenant, s.name);
+          wanted.add(queue);
+          await boss.createQueue(queue, { name: queue, policy: 'short', retryLimit: 0, expireInSeconds });
+          await boss.schedule(queue, s.cron, { tenant: tenant.tenant, schedule: s.name }, { tz: s.timezone });
+        }
+      }
+      for (const existing of await boss.getSchedules()) {
+        const tenantOfQueue = existing.name.split('.')[2];
+        if (
+          existing.name.startsWith('custodian.tick.') &&
+          tenants.has(tenantOfQueue ?? '') &&
+          !wanted.has(existing.name)
+        ) {
+          await boss.unschedule(existing.name);
+        }
+      }
+    });
+  } catch (err) {
+    // A worker that cannot start must exit: pg-boss's timers and the pool would keep the process alive,
+    // serving nothing and never printing that it is ready.
+    await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+    await locks.end().catch(() => undefined);
+    throw err;
   }
 
   const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
