@@ -6,13 +6,18 @@
  * wall time from tick to all 20 systems done, records/s, jobs per worker, and the scheduling overhead per
  * job (enqueue to start, and a tick over empty systems where the sync itself is near zero).
  *
- * Every wait is bounded, fails naming what it waited for, and fails at once when a worker exits (with the
- * worker's last stderr lines: a worker that cannot start reports why on stderr through pino and exits, and
- * a wait for its start-up line on stdout alone would never end). Whatever happens (error, timeout, watchdog,
- * SIGINT/SIGTERM) the worker processes, both sandboxes and PostgreSQL are stopped. Both pipes of every
- * worker are read line by line from the moment it is spawned and what matters is kept as state (ready,
- * jobs finished): a wait that listened for the *next* 'data' event would miss a start-up line printed while
- * the bench was still awaiting another worker, and hang; and no pipe can fill and block a worker mid-write.
+ * Why an earlier version hung waiting for a worker's start-up line: workers started at the same moment on a
+ * fresh PostgreSQL deadlocked in pg-boss's queue creation; the losing worker printed
+ * `CUSTODIAN_ERR_UNEXPECTED: deadlock detected` on stderr and then stayed alive (pg-boss timers and a pool
+ * kept its event loop busy) without ever printing the line on stdout. Fixed in @custodian/scheduler (start-ups
+ * take turns; a worker that fails to start exits). A second way to hang: waiting for the *next* 'data'
+ * event misses a line printed while the bench was still awaiting another worker.
+ *
+ * So here every wait is bounded, fails naming what it waited for, and fails at once when a worker exits
+ * (with its last stderr lines). Both pipes of every worker are read line by line from the moment it is
+ * spawned and what matters is kept as state (ready, jobs finished), so no line is missed and no pipe fills.
+ * Whatever happens (error, timeout, watchdog, SIGINT/SIGTERM) the worker processes, both sandboxes and
+ * PostgreSQL are stopped.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
