@@ -320,13 +320,12 @@ describe('custodian worker (pg-boss on PostgreSQL)', () => {
     const people = Array.from({ length: REQUESTS * 2 }, (_, r) => `rq.${r}@example.test`);
     // One list per person: the CSV connector serialises rewrites of a file only within one process, and
     // three worker processes erasing rows of one file at once can lose each other's rewrite.
-    people.forEach((email, r) =>
+    for (const [r, email] of people.entries())
       writeWorkspaceFile(
         ws,
         `lists/rq/rq-${r}.csv`,
         `${HEADER}\nrq-${r},${email},,A,B,Acme,,false,consent,2026-01-01\n`,
-      ),
-    );
+      );
     writeFileSync(
       ws.config,
       `tenant: ${tenant}
