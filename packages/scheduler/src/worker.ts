@@ -161,6 +161,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     throw err;
   }
 
+  // The sync and request queues are shared by every tenant. A job of a tenant this worker does not serve
+  // fails (and is retried, by a worker that serves it or else until it shows as failed in `worker status`)
+  // rather than being completed without running.
+  const servedTenant = (name: string): TenantRuntime => {
+    const tenant = tenants.get(name);
+    if (!tenant)
+      throw new Error(`tenant ${name} is not served by this worker (it serves ${[...tenants.keys()].join(', ')})`);
+    return tenant;
+  };
+
   const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const client = await locks.connect();
     try {
@@ -203,8 +213,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   for (let i = 0; i < concurrency; i++) {
     await workBackToBack<SyncJobData>(QUEUES.sync, async ([job]) => {
       if (!job) return;
-      const tenant = tenants.get(job.data.tenant);
-      if (!tenant) return;
+      const tenant = servedTenant(job.data.tenant);
       const outcome = await withLock(`sync:${job.data.tenant}:${job.data.system}`, () =>
         tenant.syncSystem(job.data.system, job.data.full, controller.signal),
       );
@@ -214,8 +223,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     });
     await workBackToBack<RequestJobData>(QUEUES.request, async ([job]) => {
       if (!job) return;
-      const tenant = tenants.get(job.data.tenant);
-      if (!tenant) return;
+      const tenant = servedTenant(job.data.tenant);
       const outcome = await withLock(`request:${job.data.tenant}:${job.data.requestId}`, () =>
         tenant.runRequest(job.data.requestId, controller.signal),
       );
