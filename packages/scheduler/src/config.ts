@@ -39,9 +39,14 @@ export const ScheduleSchema = z
 export type Schedule = z.output<typeof ScheduleSchema>;
 export type JobSpec = Schedule['job'];
 
+/**
+ * `knownSystems`: the configured system names; a sync job naming another system is an error now, not at
+ * its first tick.
+ */
 export function parseSchedules(
   raw: unknown,
   lineOf: (path: (string | number)[]) => number | null = () => null,
+  knownSystems?: readonly string[],
 ): Schedule[] {
   const parsed = z
     .array(ScheduleSchema)
@@ -51,6 +56,15 @@ export function parseSchedules(
         if (seen.has(s.name))
           ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate schedule name "${s.name}"` });
         seen.add(s.name);
+        if (s.job.kind !== 'sync' || !knownSystems) return;
+        s.job.systems?.forEach((system, j) => {
+          if (knownSystems.includes(system)) return;
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'job', 'systems', j],
+            message: `unknown system "${system}"; configured: ${knownSystems.join(', ') || '(none)'}`,
+          });
+        });
       });
     })
     .safeParse(raw ?? []);

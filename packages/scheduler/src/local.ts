@@ -36,10 +36,10 @@ export function startLocalScheduler(input: { schedules: Schedule[]; run: JobRunn
         const run = input
           .run(schedule, schedule.job, controller.signal)
           .then((outcome) => {
-            input.log.info(
-              { schedule: schedule.name, ok: outcome.ok, ms: Date.now() - started, ...outcome.summary },
-              'scheduled job finished',
-            );
+            const fields = { schedule: schedule.name, ok: outcome.ok, ms: Date.now() - started, ...outcome.summary };
+            // A job that ran but did not succeed (a system's sync failed) is a failure too, not an info line.
+            if (outcome.ok) input.log.info(fields, 'scheduled job finished');
+            else input.log.error(fields, 'scheduled job failed; it runs again at its next tick');
           })
           .catch((err: unknown) => {
             // Logged, not thrown: the job runs again at its next tick.

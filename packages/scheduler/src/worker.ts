@@ -7,7 +7,7 @@
  * resumes from the checkpoint.
  */
 import type { Logger } from '@custodian/core';
-import { CustodianError } from '@custodian/core';
+import { CustodianError, scrubText } from '@custodian/core';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { JobSpec, Schedule } from './config.js';
@@ -70,6 +70,33 @@ function lockKey(text: string): string {
   return `custodian:${text}`;
 }
 
+/**
+ * pg-boss creates each queue with DDL (a partition of its job table); workers starting at the same moment
+ * deadlock on it (3 of 4 failed on a fresh schema). Start-ups take turns under a session advisory lock,
+ * released when the session ends, and a wait longer than `lock_timeout` fails with PostgreSQL's message.
+ */
+async function oneStartUpAtATime(databaseUrl: string, schema: string, fn: () => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+  } catch (cause) {
+    throw new CustodianError(
+      'CUSTODIAN_ERR_LEDGER_OPEN',
+      `The worker cannot reach PostgreSQL (${new URL(databaseUrl).host}).`,
+      {
+        cause,
+      },
+    );
+  }
+  try {
+    await client.query(`SET lock_timeout = '120s'`);
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey(`start-up:${schema}`)]);
+    await fn();
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const schema = options.schema ?? 'custodian_boss';
   const expireInSeconds = options.expireInSeconds ?? 900;
@@ -86,39 +113,63 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       : {}),
   });
   boss.on('error', (err) => options.log.error({ err }, 'pg-boss error'));
-  try {
-    await boss.start();
-  } catch (cause) {
-    throw new CustodianError(
-      'CUSTODIAN_ERR_LEDGER_OPEN',
-      `The worker cannot reach PostgreSQL (${new URL(options.databaseUrl).host}).`,
-      { cause },
-    );
-  }
   const locks = new pg.Pool({ connectionString: options.databaseUrl, max: (options.concurrency ?? 2) * 2 + 2 });
   const controller = new AbortController();
   const tenants = new Map(options.tenants.map((t) => [t.tenant, t]));
   const retry = { retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds };
 
-  await boss.createQueue(QUEUES.sync, { name: QUEUES.sync, policy: 'stately', ...retry });
-  await boss.createQueue(QUEUES.request, { name: QUEUES.request, policy: 'stately', ...retry });
+  try {
+    await oneStartUpAtATime(options.databaseUrl, schema, async () => {
+      try {
+        await boss.start();
+      } catch (cause) {
+        throw new CustodianError(
+          'CUSTODIAN_ERR_LEDGER_OPEN',
+          `The worker cannot reach PostgreSQL (${new URL(options.databaseUrl).host}).`,
+          { cause },
+        );
+      }
+      await boss.createQueue(QUEUES.sync, { name: QUEUES.sync, policy: 'stately', ...retry });
+      await boss.createQueue(QUEUES.request, { name: QUEUES.request, policy: 'stately', ...retry });
 
-  // Register every schedule (idempotent across workers) and remove ones no longer configured.
-  const wanted = new Set<string>();
-  for (const tenant of options.tenants) {
-    for (const s of tenant.schedules) {
-      const queue = tickQueue(tenant.tenant, s.name);
-      wanted.add(queue);
-      await boss.createQueue(queue, { name: queue, policy: 'short', retryLimit: 0, expireInSeconds });
-      await boss.schedule(queue, s.cron, { tenant: tenant.tenant, schedule: s.name }, { tz: s.timezone });
-    }
+      // Register every schedule (idempotent across workers) and remove ones no longer configured.
+      const wanted = new Set<string>();
+      for (const tenant of options.tenants) {
+        for (const s of tenant.schedules) {
+          const queue = tickQueue(tenant.tenant, s.name);
+          wanted.add(queue);
+          await boss.createQueue(queue, { name: queue, policy: 'short', retryLimit: 0, expireInSeconds });
+          await boss.schedule(queue, s.cron, { tenant: tenant.tenant, schedule: s.name }, { tz: s.timezone });
+        }
+      }
+      for (const existing of await boss.getSchedules()) {
+        const tenantOfQueue = existing.name.split('.')[2];
+        if (
+          existing.name.startsWith('custodian.tick.') &&
+          tenants.has(tenantOfQueue ?? '') &&
+          !wanted.has(existing.name)
+        ) {
+          await boss.unschedule(existing.name);
+        }
+      }
+    });
+  } catch (err) {
+    // A worker that cannot start must exit: pg-boss's timers and the pool would keep the process alive,
+    // serving nothing and never printing that it is ready.
+    await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+    await locks.end().catch(() => undefined);
+    throw err;
   }
-  for (const existing of await boss.getSchedules()) {
-    const tenantOfQueue = existing.name.split('.')[2];
-    if (existing.name.startsWith('custodian.tick.') && tenants.has(tenantOfQueue ?? '') && !wanted.has(existing.name)) {
-      await boss.unschedule(existing.name);
-    }
-  }
+
+  // The sync and request queues are shared by every tenant. A job of a tenant this worker does not serve
+  // fails (and is retried, by a worker that serves it or else until it shows as failed in `worker status`)
+  // rather than being completed without running.
+  const servedTenant = (name: string): TenantRuntime => {
+    const tenant = tenants.get(name);
+    if (!tenant)
+      throw new Error(`tenant ${name} is not served by this worker (it serves ${[...tenants.keys()].join(', ')})`);
+    return tenant;
+  };
 
   const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const client = await locks.connect();
@@ -140,11 +191,29 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const workOptions = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1, batchSize: 1 };
   const concurrency = options.concurrency ?? 2;
+  // pg-boss 10 sleeps out the rest of its polling interval after every job, even with more jobs queued, so
+  // a slot would start at most one job per interval (the workers bench measured ~0.5 s of waiting per job).
+  // Each slot is told to fetch again as soon as its job ends; a fetch that finds nothing waits as usual.
+  const slots = { [QUEUES.sync]: [] as string[], [QUEUES.request]: [] as string[] };
+  const workBackToBack = async <T extends object>(queue: keyof typeof slots, handler: PgBoss.WorkHandler<T>) => {
+    let id: string | undefined;
+    id = await boss.work<T>(queue, workOptions, async (jobs) => {
+      try {
+        return await handler(jobs);
+      } finally {
+        if (id) boss.notifyWorker(id);
+      }
+    });
+    slots[queue].push(id);
+  };
+  /** Wake this process's idle slots of a queue right after a fan-out instead of at their next poll. */
+  const wake = (queue: keyof typeof slots) => {
+    for (const id of slots[queue]) boss.notifyWorker(id);
+  };
   for (let i = 0; i < concurrency; i++) {
-    await boss.work<SyncJobData>(QUEUES.sync, workOptions, async ([job]) => {
+    await workBackToBack<SyncJobData>(QUEUES.sync, async ([job]) => {
       if (!job) return;
-      const tenant = tenants.get(job.data.tenant);
-      if (!tenant) return;
+      const tenant = servedTenant(job.data.tenant);
       const outcome = await withLock(`sync:${job.data.tenant}:${job.data.system}`, () =>
         tenant.syncSystem(job.data.system, job.data.full, controller.signal),
       );
@@ -152,12 +221,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       if (!outcome.ok) throw new Error(`sync of ${job.data.system} did not succeed`);
       return outcome.summary;
     });
-    await boss.work<RequestJobData>(QUEUES.request, workOptions, async ([job]) => {
+    await workBackToBack<RequestJobData>(QUEUES.request, async ([job]) => {
       if (!job) return;
-      const tenant = tenants.get(job.data.tenant);
-      if (!tenant) return;
+      const tenant = servedTenant(job.data.tenant);
       const outcome = await withLock(`request:${job.data.tenant}:${job.data.requestId}`, () =>
         tenant.runRequest(job.data.requestId, controller.signal),
+      );
+      options.log.info(
+        { tenant: tenant.tenant, requestId: job.data.requestId, ok: outcome.ok },
+        'request job finished',
       );
       return outcome.summary;
     });
@@ -181,6 +253,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
                   ...retry,
                 },
               );
+              wake(QUEUES.sync);
             }
             return;
           }
@@ -190,6 +263,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
                 singletonKey: `${tenant.tenant}/${requestId}`,
                 ...retry,
               });
+              wake(QUEUES.request);
             }
             return;
           }
@@ -213,7 +287,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 export interface WorkerStatus {
   queues: { name: string; created: number; retry: number; active: number; completed: number; failed: number }[];
   running: { queue: string; key: string | null; startedOn: string | null }[];
-  recentFailures: { queue: string; key: string | null; completedOn: string | null; error: string | null }[];
+  /**
+   * Jobs waiting for another attempt after a failure (`retry`, with the time of the next attempt) and jobs
+   * that failed for good in the last 24 hours (`failed`), newest first.
+   */
+  recentFailures: {
+    queue: string;
+    key: string | null;
+    state: 'retry' | 'failed';
+    /** Attempts made so far. */
+    attempts: number;
+    completedOn: string | null;
+    nextAttemptOn: string | null;
+    error: string | null;
+  }[];
   schedules: { name: string; cron: string; timezone: string | null }[];
 }
 
@@ -240,8 +327,14 @@ export async function workerStatus(databaseUrl: string, schema = 'custodian_boss
     const running = await q(
       `SELECT name, singleton_key, started_on FROM $schema.job WHERE state = 'active' AND name LIKE 'custodian.%' ORDER BY started_on`,
     );
+    // A handler's error is stored as the serialized Error; pg-boss's own expiry (a dead worker) as { value: { message } }.
     const failed = await q(
-      `SELECT name, singleton_key, completed_on, output->>'message' AS error FROM $schema.job WHERE state = 'failed' AND name LIKE 'custodian.%' AND completed_on > now() - interval '1 day' ORDER BY completed_on DESC LIMIT 20`,
+      `SELECT name, singleton_key, state, retry_count, started_on, completed_on, start_after,
+              coalesce(output->>'message', output->'value'->>'message') AS error
+         FROM $schema.job
+        WHERE name LIKE 'custodian.%'
+          AND (state = 'retry' OR (state = 'failed' AND completed_on > now() - interval '1 day'))
+        ORDER BY coalesce(completed_on, started_on) DESC NULLS LAST LIMIT 20`,
     );
     const schedules = await q(
       `SELECT name, cron, timezone FROM $schema.schedule WHERE name LIKE 'custodian.%' ORDER BY name`,
@@ -256,11 +349,24 @@ export async function workerStatus(databaseUrl: string, schema = 'custodian_boss
         startedOn: iso(r.started_on),
       })),
       recentFailures: failed.rows.map(
-        (r: { name: string; singleton_key: string | null; completed_on: unknown; error: string | null }) => ({
+        (r: {
+          name: string;
+          singleton_key: string | null;
+          state: 'retry' | 'failed';
+          retry_count: number;
+          completed_on: unknown;
+          start_after: unknown;
+          error: string | null;
+        }) => ({
           queue: r.name,
           key: r.singleton_key,
+          state: r.state,
+          // pg-boss counts a retry when it fetches the job again, so the first attempt has retry_count 0.
+          attempts: r.retry_count + 1,
           completedOn: iso(r.completed_on),
-          error: r.error,
+          nextAttemptOn: r.state === 'retry' ? iso(r.start_after) : null,
+          // Errors may echo vendor text: never show an email, phone or token.
+          error: r.error === null ? null : scrubText(r.error),
         }),
       ),
       schedules: schedules.rows.map((r: { name: string; cron: string; timezone: string | null }) => ({

@@ -22,7 +22,11 @@ import { requestDeps } from './requests.js';
 import { syncAndRemediate } from './sync.js';
 
 export function schedulesOf(ctx: AppContext): Schedule[] {
-  return parseSchedules(ctx.config.schedules, (path) => ctx.loaded.lineOf(['schedules', ...path.slice(1)]));
+  return parseSchedules(
+    ctx.config.schedules,
+    (path) => ctx.loaded.lineOf(['schedules', ...path.slice(1)]),
+    ctx.config.systems.map((s) => s.name),
+  );
 }
 
 async function syncJob(
@@ -259,15 +263,22 @@ export async function workerStatusCommand(
         )
       : 'nothing running',
   );
-  if (status.recentFailures.length) {
-    say(heading('Failures (last 24 h)'));
-    say(
-      table(
-        ['queue', 'key', 'at', 'error'],
-        status.recentFailures.map((f) => [f.queue, f.key, f.completedOn, f.error]),
-      ),
-    );
-  }
+  say(heading('Failures (retrying, and failed in the last 24 h)'));
+  say(
+    status.recentFailures.length
+      ? table(
+          ['queue', 'key', 'state', 'attempts', 'failed at / next attempt', 'error'],
+          status.recentFailures.map((f) => [
+            f.queue,
+            f.key,
+            f.state === 'retry' ? color.yellow('retrying') : color.red('failed'),
+            f.attempts,
+            f.state === 'retry' ? `next ${f.nextAttemptOn}` : f.completedOn,
+            f.error,
+          ]),
+        )
+      : 'no failures',
+  );
   say(heading('Schedules'));
   say(
     table(
