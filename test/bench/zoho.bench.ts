@@ -21,7 +21,7 @@ const people = Number(process.env.BENCH_ZOHO_PEOPLE ?? 100_000);
 const CLIENT = { clientId: '1000.BENCH', clientSecret: 'bench-secret', refreshToken: '1000.bench-refresh' };
 
 const world = createSeedWorld({ people, seed: 11, now: new Date('2026-11-01T00:00:00Z') });
-const app = createZohoApp(world, { ...CLIENT, dailyCredits: 10_000_000, callsPerSecond: 100_000 });
+const app = createZohoApp(world, { ...CLIENT, dailyCredits: 10_000_000 });
 const server = await createVendorServer(app);
 const connector = await createRuntimeConnector(zoho, {
   system: 'zoho',

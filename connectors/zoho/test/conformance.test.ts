@@ -18,7 +18,7 @@ testConnector({
   system: 'zoho',
   async fixture(env) {
     let frozen: Date | null = null;
-    const app = createZohoApp(world, { ...CLIENT, callsPerSecond: 10_000, now: () => frozen ?? new Date() });
+    const app = createZohoApp(world, { ...CLIENT, now: () => frozen ?? new Date() });
     const server = await createVendorServer(app);
     const url = await env.route(server.url);
     const first = app.store.get(app.store.sortedIndex('Contacts')[0]?.id ?? '');

@@ -45,7 +45,7 @@ async function readAll(stream: string, checkpoint: Record<string, unknown> | nul
 beforeAll(async () => {
   const world = worldWithZohoPeople(20_000);
   zohoPeople = world.countIn('zoho');
-  app = createZohoApp(world, { ...CLIENT, dailyCredits: 1_000_000, callsPerSecond: 10_000 });
+  app = createZohoApp(world, { ...CLIENT, dailyCredits: 1_000_000 });
   server = await createVendorServer(app);
   c = await createRuntimeConnector(zoho, {
     system: 'zoho',

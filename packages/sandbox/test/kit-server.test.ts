@@ -152,6 +152,20 @@ describe('vendor server kit', () => {
     for (let i = 0; i < 5; i++) expect((await get('/a')).status).toBe(200);
   });
 
+  it('limits requests in flight per token (concurrency), counting the latency, and frees the slot on answer', async () => {
+    const server = await serve({ ...echoApp(), maxConcurrentPerToken: 2 }, { knobs: { latencyMs: 300 } });
+    const get = (token: string) => fetch(`${server.url}/a`, { headers: { authorization: `Bearer ${token}` } });
+    const statuses = await Promise.all(
+      [get('good-token'), get('good-token'), get('good-token')].map(async (r) => (await r).status),
+    );
+    expect(statuses.sort()).toEqual([200, 200, 429]);
+    // Slots are per token, and free again once the answers are out.
+    expect((await Promise.all([get('good-token'), get('good-token')])).map((r) => r.status)).toEqual([200, 200]);
+    server.setKnobs({ rateLimits: false });
+    const unlimited = await Promise.all([get('good-token'), get('good-token'), get('good-token')]);
+    expect(unlimited.map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+
   it('a null group exempts a request from a window; each group keeps its own window and names it when full', async () => {
     const clock = 1_000_000;
     // HubSpot's shape: the 10 s burst skips search, search has its own per-second window.

@@ -146,6 +146,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
   const log = options.log ?? createRequestLog();
   const knobs: FaultKnobs = { ...DEFAULT_KNOBS, ...parsedOptions.knobs };
   const windows = new Map<string, Window>();
+  const inFlight = new Map<string, number>();
   let quotaDay = Math.floor(now() / 86_400_000);
   let dailyUsed = 0;
   if (knobs.expireTokens) {
@@ -211,6 +212,21 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
       knobs,
     };
 
+    // Concurrency is counted from arrival to answer, so the latency knob keeps a call in flight.
+    const concurrencyKey = app.maxConcurrentPerToken && knobs.rateLimits && !app.isPublic(sreq) ? sreq.token : null;
+    if (concurrencyKey !== null) {
+      const busy = inFlight.get(concurrencyKey) ?? 0;
+      if (busy >= app.maxConcurrentPerToken!) {
+        send(app.responses.rateLimited(knobs.latencyMs || 1));
+        return;
+      }
+      inFlight.set(concurrencyKey, busy + 1);
+      res.once('close', () => {
+        const left = (inFlight.get(concurrencyKey) ?? 1) - 1;
+        if (left > 0) inFlight.set(concurrencyKey, left);
+        else inFlight.delete(concurrencyKey);
+      });
+    }
     if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
     if (knobs.dropRate > 0 && random() < knobs.dropRate) {
       record(0);

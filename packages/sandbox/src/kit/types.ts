@@ -112,6 +112,12 @@ export interface VendorApp {
    */
   rateLimits: { windowMs: number; max: number; group?: (req: SandboxRequest) => string | null }[];
   /**
+   * Requests one token may have in flight at once (Zoho's per-edition concurrency limit); one more is
+   * answered with `responses.rateLimited`. Enforced with `FaultKnobs.rateLimits`; in flight includes the
+   * `latencyMs` knob, which is what makes a sandbox call take time.
+   */
+  maxConcurrentPerToken?: number;
+  /**
    * Headers added to every successful answer (e.g. Sforce-Limit-Info), given daily usage and, for
    * each of `rateLimits` that applies to the request, in order, the caller's window after this request
    * (e.g. X-HubSpot-RateLimit-Remaining).

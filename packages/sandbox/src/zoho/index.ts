@@ -20,8 +20,11 @@ export interface ZohoAppOptions {
   refreshToken?: string;
   /** Daily credits (default 50,000). */
   dailyCredits?: number;
-  /** Concurrency window enforced per token (default 25 calls per second). */
-  callsPerSecond?: number;
+  /**
+   * Calls one token may have in flight (default 20, the Enterprise edition). Zoho limits concurrency and
+   * daily credits, not calls per second: https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html
+   */
+  concurrency?: number;
   /** Records changed less than this long ago are not yet in the search index (Zoho's search lag). */
   searchLagMs?: number;
   now?: () => Date;
@@ -537,7 +540,8 @@ export function createZohoApp(world: SeedWorld, options: ZohoAppOptions = {}): V
         headers: { 'X-API-CREDITS-REMAINING': '0' },
       }),
     },
-    rateLimits: [{ windowMs: 1000, max: options.callsPerSecond ?? 25 }],
+    rateLimits: [],
+    maxConcurrentPerToken: options.concurrency ?? 20,
     usageHeaders: (dailyUsed) => ({ 'X-API-CREDITS-REMAINING': String(Math.max(0, dailyLimit - dailyUsed)) }),
     dailyLimit,
   };
