@@ -406,35 +406,39 @@ function scanContacts(text: string, add: Sink, defaultCountry: string | undefine
     for (const m of matches(PATTERNS.email, text))
       add({ start: m.index, end: m.index + m[0].length, type: 'email', confidence: 0.95 });
   }
-  const countries = defaultCountry ? [defaultCountry] : contextCountries(text);
-  if (countries.length === 0 && /\+\s?\d/.test(text)) countries.push('');
-  for (const country of countries) {
-    const found = country ? findPhoneNumbersInText(text, country as CountryCode) : findPhoneNumbersInText(text);
-    for (const p of found) {
-      if (!p.number.isValid()) continue;
-      // A number written with +country code is a phone number; one in national format looks like many
-      // product codes and references, so it needs a phone word nearby (and without a default country,
-      // the word's language is what chose the numbering plan it was parsed with).
-      const international = text[p.startsAt] === '+' || text.startsWith('00', p.startsAt);
-      const confidence = international
-        ? 0.85
-        : near(text, p.startsAt, PHONE_CONTEXT, 30)
-          ? 0.8
-          : defaultCountry
-            ? 0.4
-            : 0;
-      if (confidence > 0) add({ start: p.startsAt, end: p.endsAt, type: 'phone', confidence });
+  if (defaultCountry || /\+\s?\d/.test(text)) {
+    const found = defaultCountry
+      ? findPhoneNumbersInText(text, defaultCountry as CountryCode)
+      : findPhoneNumbersInText(text);
+    for (const p of found) addPhone(text, p.startsAt, p.endsAt, p.number.isValid(), add, Boolean(defaultCountry));
+  }
+  if (defaultCountry) return;
+  // No default country: national-format numbers are parsed only right after a phone word, with the numbering
+  // plans of the word's language ("Rückruf unter 0151 ..." as German), so a bare order number is never tried.
+  const lower = text.toLowerCase();
+  for (const [word, countries] of Object.entries(PHONE_CONTEXT_COUNTRIES)) {
+    if (countries.length === 0) continue;
+    for (let at = lower.indexOf(word); at >= 0; at = lower.indexOf(word, at + word.length)) {
+      const from = at + word.length;
+      const window = text.slice(from, from + PHONE_WINDOW);
+      if (countDigits(window) < 6) continue;
+      for (const country of countries)
+        for (const p of findPhoneNumbersInText(window, country as CountryCode))
+          addPhone(text, from + p.startsAt, from + p.endsAt, p.number.isValid(), add, false);
     }
   }
 }
 
-/** Countries suggested by the phone words in the text (none when it has no phone word). */
-function contextCountries(text: string): string[] {
-  const lower = text.toLowerCase();
-  const out = new Set<string>();
-  for (const [word, countries] of Object.entries(PHONE_CONTEXT_COUNTRIES))
-    if (lower.includes(word)) for (const c of countries) out.add(c);
-  return [...out];
+/** Characters after a phone word searched for a national-format number (the word must be within 30 of it). */
+const PHONE_WINDOW = 60;
+
+function addPhone(text: string, start: number, end: number, valid: boolean, add: Sink, hasDefault: boolean): void {
+  if (!valid) return;
+  // A number written with +country code is a phone number; one in national format looks like many product
+  // codes and references, so it needs a phone word nearby.
+  const international = text[start] === '+' || text.startsWith('00', start);
+  const confidence = international ? 0.85 : near(text, start, PHONE_CONTEXT, 30) ? 0.8 : hasDefault ? 0.4 : 0;
+  if (confidence > 0) add({ start, end, type: 'phone', confidence });
 }
 
 /** Keep the strongest finding where findings overlap (a card number is not also a phone number). */
