@@ -3,6 +3,7 @@ import { createSeedWorld, createVendorServer } from '@custodian/sandbox';
 import { testConnector } from '@custodian/testkit';
 // The sandbox package index exports the framework, not the vendor apps: the HubSpot app is reached by path.
 import { createHubSpotApp } from '../../../packages/sandbox/src/hubspot/index.js';
+import { type HsObjectType, modifiedProperty } from '../../../packages/sandbox/src/hubspot/seed.js';
 import hubspot from '../src/index.js';
 
 const CLIENT = {
@@ -30,8 +31,8 @@ testConnector({
       // A bulk update: HubSpot stamps every record of it with one modification time.
       bulkModify: async (stream, count) => {
         const at = new Date(Date.now() - 2000).toISOString();
-        const prop = stream === 'notes' ? 'hs_lastmodifieddate' : 'lastmodifieddate';
-        return [...app.objects(stream as 'contacts' | 'notes').values()].slice(0, count).map((r) => {
+        const prop = modifiedProperty(stream);
+        return [...app.objects(stream as HsObjectType).values()].slice(0, count).map((r) => {
           r.updatedAt = at;
           r.properties[prop] = at;
           return r.id;
