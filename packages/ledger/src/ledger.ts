@@ -32,6 +32,8 @@ import type { Db, Queryable } from './db.js';
 
 const REFS = 'jsonb_to_recordset($1::jsonb) AS x(s text, o text, i text)';
 
+/** Ids handed out per nextval of record_rid_blocks (its INCREMENT, migration 2). */
+const RID_BLOCK = 1024;
 const refKey = (r: RecordRef) => `${r.system}\u0000${r.object}\u0000${r.id}`;
 const refJson = (refs: RecordRef[]) => JSON.stringify(refs.map((r) => ({ s: r.system, o: r.object, i: r.id })));
 const iso = (v: unknown): string | null =>
@@ -306,26 +308,30 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
     }
     const ridOf = new Map<IndexEntry, string>(seenBefore.map((s) => [s.entry, s.rid]));
     if (fresh.length > 0) {
+      const blocks = await tx.query<{ b: unknown }>(
+        "SELECT nextval('record_rid_blocks') AS b FROM generate_series(1, $1::int)",
+        [Math.ceil(fresh.length / RID_BLOCK)],
+      );
+      fresh.forEach((r, j) => {
+        ridOf.set(r, String(Number(blocks[Math.floor(j / RID_BLOCK)]!.b) + (j % RID_BLOCK)));
+      });
       // A plain insert, not an upsert: the select above found none of these, one system is synced by one worker
       // at a time, and ON CONFLICT's speculative insertion nearly doubles the cost of the statement.
-      const rows = await tx.query<{ rid: unknown; s: string; o: string; i: string }>(
-        `INSERT INTO records (system, object, record_id, kind, field_names, updated_at, last_activity_at,
+      await tx.query(
+        `INSERT INTO records (rid, system, object, record_id, kind, field_names, updated_at, last_activity_at,
                               marketing_opt_out, legal_basis, archived, fingerprint, first_seen, last_seen)
-         SELECT s, o, i, k, f, u, a, m, l, ar, fp, $12::timestamptz, $12::timestamptz
-         FROM unnest($1::text[], $2::text[], $3::text[], ${recordColumnParams(4)}) AS x(s, o, i, k, f, u, a, m, l, ar, fp)
-         RETURNING rid, system AS s, object AS o, record_id AS i`,
+         SELECT rid, s, o, i, k, f, u, a, m, l, ar, fp, $12::timestamptz, $12::timestamptz
+         FROM unnest($13::bigint[], $1::text[], $2::text[], $3::text[], ${recordColumnParams(4)})
+           AS x(rid, s, o, i, k, f, u, a, m, l, ar, fp)`,
         [
           fresh.map((r) => r.ref.system),
           fresh.map((r) => r.ref.object),
           fresh.map((r) => r.ref.id),
           ...recordColumns(fresh),
           at,
+          fresh.map((r) => ridOf.get(r)!),
         ],
       );
-      const ridByRef = new Map(
-        rows.map((row) => [refKey({ system: row.s, object: row.o, id: row.i }), String(row.rid)]),
-      );
-      for (const r of fresh) ridOf.set(r, ridByRef.get(refKey(r.ref))!);
     }
     if (seenBefore.length > 0) {
       // Known records (changed or not) take the page's values; the numeric id makes this an integer-key join.
