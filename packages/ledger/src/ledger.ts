@@ -308,16 +308,17 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
     }
     const known = new Map(existing.map((e) => [refKey({ system: e.s, object: e.o, id: e.i }), e]));
     const fresh: IndexEntry[] = [];
-    const seenBefore: { entry: IndexEntry; rid: string }[] = [];
+    const seenBefore: { entry: IndexEntry; rid: string; changed: boolean }[] = [];
     for (const r of records) {
       const e = known.get(refKey(r.ref));
       if (!e) {
         result.inserted++;
         fresh.push(r);
       } else {
-        if (e.fp !== r.fingerprint || e.d) result.updated++;
+        const changed = e.fp !== r.fingerprint || e.d;
+        if (changed) result.updated++;
         else result.unchanged++;
-        seenBefore.push({ entry: r, rid: String(e.rid) });
+        seenBefore.push({ entry: r, rid: String(e.rid), changed });
       }
     }
     const ridOf = new Map<IndexEntry, string>(seenBefore.map((s) => [s.entry, s.rid]));
@@ -347,17 +348,25 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
         ],
       );
     }
-    if (seenBefore.length > 0) {
-      // Known records (changed or not) take the page's values; the numeric id makes this an integer-key join.
-      const list = seenBefore.map((s) => s.entry);
+    const changed = seenBefore.filter((s) => s.changed);
+    if (changed.length > 0) {
+      // Changed (or revived) records take the page's values; the numeric id makes this an integer-key join.
       await tx.query(
         `UPDATE records r SET kind = x.k, field_names = x.f, updated_at = x.u, last_activity_at = x.a,
            marketing_opt_out = x.m, legal_basis = x.l, archived = x.ar, fingerprint = x.fp,
            last_seen = $10::timestamptz, deleted_at = NULL
          FROM unnest($1::bigint[], ${recordColumnParams(2)}) AS x(rid, k, f, u, a, m, l, ar, fp)
          WHERE r.rid = x.rid`,
-        [seenBefore.map((s) => s.rid), ...recordColumns(list), at],
+        [changed.map((s) => s.rid), ...recordColumns(changed.map((s) => s.entry)), at],
       );
+    }
+    const unchanged = seenBefore.filter((s) => !s.changed);
+    if (unchanged.length > 0) {
+      // An incremental resync mostly re-reads identical records: only the time they were last seen moves.
+      await tx.query('UPDATE records SET last_seen = $2::timestamptz WHERE rid = ANY($1::bigint[])', [
+        unchanged.map((s) => s.rid),
+        at,
+      ]);
     }
     // Records seen before may have changed identities: rewrite the subject rows of those whose set of
     // (key, kind, ordinal) differs; an incremental resync mostly re-reads identical records, so skip them.

@@ -33,9 +33,12 @@ await db.close();`;
   await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 120_000 });
 }
 
-/** Opens PGlite in a folder (created if needed) or, without one, in memory. */
+/**
+ * Opens PGlite in a folder (created if needed) or, without one, in memory (tests). In memory the data files
+ * themselves live in the JS heap, so a small buffer cache would save nothing and cost copies: defaults there.
+ */
 export async function startPglite(dir: string | null): Promise<PGlite> {
-  if (!dir) return PGlite.create({ startParams: startParams() });
+  if (!dir) return PGlite.create();
   await initFolder(dir);
   return PGlite.create(dir, { startParams: startParams() });
 }
