@@ -32,11 +32,15 @@ import type { Db, Queryable } from './db.js';
 
 const REFS = 'jsonb_to_recordset($1::jsonb) AS x(s text, o text, i text)';
 
+/** Ids handed out per nextval of record_rid_blocks (its INCREMENT, migration 2). */
+const RID_BLOCK = 1024;
+const refKey = (r: RecordRef) => `${r.system}\u0000${r.object}\u0000${r.id}`;
 const refJson = (refs: RecordRef[]) => JSON.stringify(refs.map((r) => ({ s: r.system, o: r.object, i: r.id })));
 const iso = (v: unknown): string | null =>
   v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
 
 interface RecordRowDb {
+  rid: unknown;
   system: string;
   object: string;
   record_id: string;
@@ -69,10 +73,9 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
     if (rows.length === 0) return [];
     const refs = refJson(rows.map((r) => ({ system: r.system, object: r.object, id: r.record_id })));
     const [subjects, links] = await Promise.all([
-      q.query<{ system: string; object: string; record_id: string; subject_key: string; kind: IdentityKind }>(
-        `SELECT rs.system, rs.object, rs.record_id, rs.subject_key, rs.kind FROM record_subjects rs JOIN ${REFS}
-         ON rs.system = x.s AND rs.object = x.o AND rs.record_id = x.i ORDER BY rs.ordinal`,
-        [refs],
+      q.query<{ rid: unknown; subject_key: string; kind: IdentityKind }>(
+        'SELECT rid, subject_key, kind FROM record_subjects WHERE rid = ANY($1::bigint[]) ORDER BY rid, ordinal',
+        [rows.map((r) => r.rid)],
       ),
       q.query<{
         system: string;
@@ -88,8 +91,10 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
     const key = (s: string, o: string, i: string) => `${s}\u0000${o}\u0000${i}`;
     const subjectMap = new Map<string, IndexedRecord['subjects']>();
     for (const s of subjects) {
-      const k = key(s.system, s.object, s.record_id);
-      subjectMap.set(k, [...(subjectMap.get(k) ?? []), { key: s.subject_key, kind: s.kind }]);
+      const rid = String(s.rid);
+      const list = subjectMap.get(rid) ?? [];
+      list.push({ key: s.subject_key, kind: s.kind });
+      subjectMap.set(rid, list);
     }
     const linkMap = new Map<string, RecordRef[]>();
     for (const l of links) {
@@ -101,7 +106,7 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
       return {
         ref: { system: r.system, object: r.object, id: r.record_id },
         kind: r.kind,
-        subjects: subjectMap.get(k) ?? [],
+        subjects: subjectMap.get(String(r.rid)) ?? [],
         fieldNames: r.field_names,
         links: linkMap.get(k) ?? [],
         updatedAt: r.updated_at,
@@ -132,7 +137,7 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
     const ranked = `
       WITH live AS (
         SELECT rs.subject_key, r.system, r.object, r.record_id, r.first_seen, r.field_names
-        FROM record_subjects rs JOIN records r USING (system, object, record_id)
+        FROM record_subjects rs JOIN records r ON r.rid = rs.rid
         -- One row per copy: a person's copies are linked by their primary identity (ordinal 0).
         WHERE rs.subject_key = ANY($1::text[]) AND rs.ordinal = 0 AND r.deleted_at IS NULL AND r.kind = 'person'
       ), ranked AS (
@@ -169,7 +174,8 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
   async function subjectsOfRefs(tx: Queryable, refs: RecordRef[]): Promise<string[]> {
     if (refs.length === 0) return [];
     const rows = await tx.query<{ subject_key: string }>(
-      `SELECT DISTINCT rs.subject_key FROM record_subjects rs JOIN ${REFS} ON rs.system = x.s AND rs.object = x.o AND rs.record_id = x.i`,
+      `SELECT DISTINCT rs.subject_key FROM records r JOIN ${REFS} ON r.system = x.s AND r.object = x.o AND r.record_id = x.i
+       JOIN record_subjects rs ON rs.rid = r.rid`,
       [refJson(refs)],
     );
     return rows.map((r) => r.subject_key);
@@ -247,139 +253,169 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
     updatedAt: iso(r.updated_at)!,
   });
 
+  /** A record's subjects as stored: one row per distinct key, numbered in the record's own order (0 = primary). */
+  const subjectRows = (r: IndexEntry): { key: string; kind: string; ord: number }[] => {
+    const out: { key: string; kind: string; ord: number }[] = [];
+    const seen = new Set<string>();
+    for (const s of r.subjects) {
+      if (seen.has(s.key)) continue;
+      seen.add(s.key);
+      out.push({ key: s.key, kind: s.kind, ord: out.length });
+    }
+    return out;
+  };
+  const subjectSignature = (list: { key: string; kind: string; ord: number }[]) =>
+    list
+      .map((x) => `${x.key}\u0001${x.kind}\u0001${x.ord}`)
+      .sort()
+      .join('\u0002');
+  /** The record columns of a batch as parallel arrays, the order both the insert and the update unnest them. */
+  const recordColumns = (list: IndexEntry[]) => [
+    list.map((r) => r.kind),
+    list.map((r) => JSON.stringify(r.fieldNames)),
+    list.map((r) => r.updatedAt),
+    list.map((r) => r.lastActivityAt),
+    list.map((r) => r.marketingOptOut),
+    list.map((r) => r.legalBasis),
+    list.map((r) => r.archived),
+    list.map((r) => r.fingerprint),
+  ];
+  const RECORD_COLUMN_TYPES = ['text', 'jsonb', 'text', 'text', 'boolean', 'text', 'boolean', 'text'];
+  /** `$n::type[]` placeholders for recordColumns, numbered from `first`. */
+  const recordColumnParams = (first: number) => RECORD_COLUMN_TYPES.map((t, j) => `$${first + j}::${t}[]`).join(', ');
+
+  /** Index a page's records: new ones inserted, known ones updated, subject rows rewritten where they changed. */
+  async function indexRecords(tx: Queryable, records: IndexEntry[], at: string, result: PageCommitResult) {
+    const touchedKeys = new Set<string>();
+    // One primary-key range probe per (system, object) -- a page is one stream, so normally one query: a
+    // `record_id = ANY(...)` index scan costs a quarter of a join against a record set when most ids are new.
+    const idsByStream = new Map<string, { system: string; object: string; ids: string[] }>();
+    for (const r of records) {
+      const k = `${r.ref.system}\u0000${r.ref.object}`;
+      const group = idsByStream.get(k) ?? { system: r.ref.system, object: r.ref.object, ids: [] };
+      group.ids.push(r.ref.id);
+      idsByStream.set(k, group);
+    }
+    const existing: { s: string; o: string; i: string; rid: unknown; fp: string; d: boolean }[] = [];
+    for (const group of idsByStream.values()) {
+      existing.push(
+        ...(await tx.query<{ s: string; o: string; i: string; rid: unknown; fp: string; d: boolean }>(
+          `SELECT r.system AS s, r.object AS o, r.record_id AS i, r.rid, r.fingerprint AS fp, r.deleted_at IS NOT NULL AS d
+           FROM records r WHERE r.system = $1 AND r.object = $2 AND r.record_id = ANY($3::text[])`,
+          [group.system, group.object, group.ids],
+        )),
+      );
+    }
+    const known = new Map(existing.map((e) => [refKey({ system: e.s, object: e.o, id: e.i }), e]));
+    const fresh: IndexEntry[] = [];
+    const seenBefore: { entry: IndexEntry; rid: string; changed: boolean }[] = [];
+    for (const r of records) {
+      const e = known.get(refKey(r.ref));
+      if (!e) {
+        result.inserted++;
+        fresh.push(r);
+      } else {
+        const changed = e.fp !== r.fingerprint || e.d;
+        if (changed) result.updated++;
+        else result.unchanged++;
+        seenBefore.push({ entry: r, rid: String(e.rid), changed });
+      }
+    }
+    const ridOf = new Map<IndexEntry, string>(seenBefore.map((s) => [s.entry, s.rid]));
+    if (fresh.length > 0) {
+      const blocks = await tx.query<{ b: unknown }>(
+        "SELECT nextval('record_rid_blocks') AS b FROM generate_series(1, $1::int)",
+        [Math.ceil(fresh.length / RID_BLOCK)],
+      );
+      fresh.forEach((r, j) => {
+        ridOf.set(r, String(Number(blocks[Math.floor(j / RID_BLOCK)]!.b) + (j % RID_BLOCK)));
+      });
+      // A plain insert, not an upsert: the select above found none of these, one system is synced by one worker
+      // at a time, and ON CONFLICT's speculative insertion nearly doubles the cost of the statement.
+      await tx.query(
+        `INSERT INTO records (rid, system, object, record_id, kind, field_names, updated_at, last_activity_at,
+                              marketing_opt_out, legal_basis, archived, fingerprint, first_seen, last_seen)
+         SELECT rid, s, o, i, k, f, u, a, m, l, ar, fp, $12::timestamptz, $12::timestamptz
+         FROM unnest($13::bigint[], $1::text[], $2::text[], $3::text[], ${recordColumnParams(4)})
+           AS x(rid, s, o, i, k, f, u, a, m, l, ar, fp)`,
+        [
+          fresh.map((r) => r.ref.system),
+          fresh.map((r) => r.ref.object),
+          fresh.map((r) => r.ref.id),
+          ...recordColumns(fresh),
+          at,
+          fresh.map((r) => ridOf.get(r)!),
+        ],
+      );
+    }
+    const changed = seenBefore.filter((s) => s.changed);
+    if (changed.length > 0) {
+      // Changed (or revived) records take the page's values; the numeric id makes this an integer-key join.
+      await tx.query(
+        `UPDATE records r SET kind = x.k, field_names = x.f, updated_at = x.u, last_activity_at = x.a,
+           marketing_opt_out = x.m, legal_basis = x.l, archived = x.ar, fingerprint = x.fp,
+           last_seen = $10::timestamptz, deleted_at = NULL
+         FROM unnest($1::bigint[], ${recordColumnParams(2)}) AS x(rid, k, f, u, a, m, l, ar, fp)
+         WHERE r.rid = x.rid`,
+        [changed.map((s) => s.rid), ...recordColumns(changed.map((s) => s.entry)), at],
+      );
+    }
+    const unchanged = seenBefore.filter((s) => !s.changed);
+    if (unchanged.length > 0) {
+      // An incremental resync mostly re-reads identical records: only the time they were last seen moves.
+      await tx.query('UPDATE records SET last_seen = $2::timestamptz WHERE rid = ANY($1::bigint[])', [
+        unchanged.map((s) => s.rid),
+        at,
+      ]);
+    }
+    // Records seen before may have changed identities: rewrite the subject rows of those whose set of
+    // (key, kind, ordinal) differs; an incremental resync mostly re-reads identical records, so skip them.
+    const rewrite: IndexEntry[] = [...fresh];
+    if (seenBefore.length > 0) {
+      const stored = await tx.query<{ rid: unknown; k: string; kind: string; ord: number }>(
+        'SELECT rid, subject_key AS k, kind, ordinal AS ord FROM record_subjects WHERE rid = ANY($1::bigint[])',
+        [seenBefore.map((s) => s.rid)],
+      );
+      const storedByRid = new Map<string, { key: string; kind: string; ord: number }[]>();
+      for (const row of stored) {
+        const rid = String(row.rid);
+        const list = storedByRid.get(rid) ?? [];
+        list.push({ key: row.k, kind: row.kind, ord: Number(row.ord) });
+        storedByRid.set(rid, list);
+        touchedKeys.add(row.k);
+      }
+      const stale = seenBefore.filter(
+        (s) => subjectSignature(storedByRid.get(s.rid) ?? []) !== subjectSignature(subjectRows(s.entry)),
+      );
+      if (stale.length > 0) {
+        await tx.query('DELETE FROM record_subjects WHERE rid = ANY($1::bigint[])', [stale.map((s) => s.rid)]);
+        for (const s of stale) rewrite.push(s.entry);
+      }
+    }
+    for (const r of records) for (const x of r.subjects) touchedKeys.add(x.key);
+    const subjects = rewrite.flatMap((r) => subjectRows(r).map((x) => ({ rid: ridOf.get(r)!, ...x })));
+    if (subjects.length > 0) {
+      await tx.query(
+        `INSERT INTO record_subjects (rid, ordinal, subject_key, kind)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[])`,
+        [
+          subjects.map((x) => x.rid),
+          subjects.map((x) => x.ord),
+          subjects.map((x) => x.key),
+          subjects.map((x) => x.kind),
+        ],
+      );
+    }
+    return touchedKeys;
+  }
+
   const commitPageTx = (page: PageCommit): Promise<PageCommitResult> =>
     db.transaction(async (tx): Promise<PageCommitResult> => {
       const at = page.at;
       const result: PageCommitResult = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, duplicationsAdded: 0 };
       const touchedKeys = new Set<string>();
       if (page.records.length > 0) {
-        const refs = refJson(page.records.map((r) => r.ref));
-        const existing = await tx.query<{ s: string; o: string; i: string; fp: string; d: boolean }>(
-          `SELECT r.system AS s, r.object AS o, r.record_id AS i, r.fingerprint AS fp, r.deleted_at IS NOT NULL AS d
-               FROM records r JOIN ${REFS} ON r.system = x.s AND r.object = x.o AND r.record_id = x.i`,
-          [refs],
-        );
-        const known = new Map(existing.map((e) => [`${e.s}\u0000${e.o}\u0000${e.i}`, e]));
-        for (const r of page.records) {
-          const e = known.get(`${r.ref.system}\u0000${r.ref.object}\u0000${r.ref.id}`);
-          if (!e) result.inserted++;
-          else if (e.fp !== r.fingerprint || e.d) result.updated++;
-          else result.unchanged++;
-        }
-        const changed = page.records.filter((r) => {
-          const e = known.get(`${r.ref.system}\u0000${r.ref.object}\u0000${r.ref.id}`);
-          return !e || e.fp !== r.fingerprint || e.d;
-        });
-        if (changed.length > 0) {
-          // Parallel arrays + unnest: the cheapest bulk insert on both backends.
-          const col = <T>(f: (r: (typeof changed)[number]) => T) => changed.map(f);
-          await tx.query(
-            `INSERT INTO records (system, object, record_id, kind, field_names, updated_at, last_activity_at,
-                                  marketing_opt_out, legal_basis, archived, fingerprint, first_seen, last_seen, deleted_at)
-             SELECT s, o, i, k, f, u, a, m, l, ar, fp, $12::timestamptz, $12::timestamptz, NULL
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
-                         $8::boolean[], $9::text[], $10::boolean[], $11::text[]) AS x(s, o, i, k, f, u, a, m, l, ar, fp)
-             ON CONFLICT (system, object, record_id) DO UPDATE SET
-               kind = excluded.kind, field_names = excluded.field_names, updated_at = excluded.updated_at,
-               last_activity_at = excluded.last_activity_at, marketing_opt_out = excluded.marketing_opt_out,
-               legal_basis = excluded.legal_basis, archived = excluded.archived, fingerprint = excluded.fingerprint,
-               last_seen = excluded.last_seen, deleted_at = NULL`,
-            [
-              col((r) => r.ref.system),
-              col((r) => r.ref.object),
-              col((r) => r.ref.id),
-              col((r) => r.kind),
-              col((r) => JSON.stringify(r.fieldNames)),
-              col((r) => r.updatedAt),
-              col((r) => r.lastActivityAt),
-              col((r) => r.marketingOptOut),
-              col((r) => r.legalBasis),
-              col((r) => r.archived),
-              col((r) => r.fingerprint),
-              at,
-            ],
-          );
-        }
-        const changedSet = new Set(changed);
-        const unchanged = page.records.filter((r) => !changedSet.has(r));
-        if (unchanged.length > 0) {
-          await tx.query(
-            `UPDATE records r SET last_seen = $4::timestamptz
-             FROM unnest($1::text[], $2::text[], $3::text[]) AS x(s, o, i)
-             WHERE r.system = x.s AND r.object = x.o AND r.record_id = x.i`,
-            [
-              unchanged.map((r) => r.ref.system),
-              unchanged.map((r) => r.ref.object),
-              unchanged.map((r) => r.ref.id),
-              at,
-            ],
-          );
-        }
-        // Records seen before may have changed identities: rewrite the subject links of those whose set of
-        // (key, kind, ordinal) differs; an incremental resync mostly re-reads identical records, so skip them.
-        const refKey = (r: RecordRef) => `${r.system}\u0000${r.object}\u0000${r.id}`;
-        const subjectSignature = (list: { key: string; kind: string; ord: number }[]) =>
-          list
-            .map((x) => `${x.key}\u0001${x.kind}\u0001${x.ord}`)
-            .sort()
-            .join('\u0002');
-        const seenBefore = page.records.filter((r) => known.has(refKey(r.ref)));
-        const rewrite = new Set<IndexEntry>(page.records.filter((r) => !known.has(refKey(r.ref))));
-        if (seenBefore.length > 0) {
-          const stored = await tx.query<{ s: string; o: string; i: string; k: string; kind: string; ord: number }>(
-            `SELECT rs.system AS s, rs.object AS o, rs.record_id AS i, rs.subject_key AS k, rs.kind, rs.ordinal AS ord
-               FROM record_subjects rs JOIN ${REFS} ON rs.system = x.s AND rs.object = x.o AND rs.record_id = x.i`,
-            [refJson(seenBefore.map((r) => r.ref))],
-          );
-          const storedByRef = new Map<string, { key: string; kind: string; ord: number }[]>();
-          for (const row of stored) {
-            const k = refKey({ system: row.s, object: row.o, id: row.i });
-            const list = storedByRef.get(k) ?? [];
-            list.push({ key: row.k, kind: row.kind, ord: Number(row.ord) });
-            storedByRef.set(k, list);
-            touchedKeys.add(row.k);
-          }
-          const stale = seenBefore.filter(
-            (r) =>
-              subjectSignature(storedByRef.get(refKey(r.ref)) ?? []) !==
-              subjectSignature(r.subjects.map((x, ord) => ({ key: x.key, kind: x.kind, ord }))),
-          );
-          for (const r of stale) rewrite.add(r);
-          if (stale.length > 0) {
-            await tx.query(
-              `DELETE FROM record_subjects rs USING ${REFS} WHERE rs.system = x.s AND rs.object = x.o AND rs.record_id = x.i`,
-              [refJson(stale.map((r) => r.ref))],
-            );
-          }
-        }
-        for (const r of page.records) for (const x of r.subjects) touchedKeys.add(x.key);
-        const subjects = page.records
-          .filter((r) => rewrite.has(r))
-          .flatMap((r) =>
-            r.subjects.map((s, ord) => ({
-              s: r.ref.system,
-              o: r.ref.object,
-              i: r.ref.id,
-              key: s.key,
-              kind: s.kind,
-              ord,
-            })),
-          );
-        if (subjects.length > 0) {
-          await tx.query(
-            `INSERT INTO record_subjects (system, object, record_id, subject_key, kind, ordinal)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-             ON CONFLICT DO NOTHING`,
-            [
-              subjects.map((x) => x.s),
-              subjects.map((x) => x.o),
-              subjects.map((x) => x.i),
-              subjects.map((x) => x.key),
-              subjects.map((x) => x.kind),
-              subjects.map((x) => x.ord),
-            ],
-          );
-        }
+        for (const k of await indexRecords(tx, page.records, at, result)) touchedKeys.add(k);
         const withLinks = page.records.filter((r) => r.links.length > 0);
         if (withLinks.length > 0) {
           await tx.query(
@@ -640,7 +676,7 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
       wrap('recordsBySubject', async () => {
         if (keys.length === 0) return [];
         const rows = await db.query<RecordRowDb>(
-          `SELECT DISTINCT r.* FROM records r JOIN record_subjects rs USING (system, object, record_id)
+          `SELECT DISTINCT r.* FROM records r JOIN record_subjects rs ON rs.rid = r.rid
            WHERE rs.subject_key = ANY($1::text[]) ORDER BY r.system, r.object, r.record_id`,
           [keys],
         );

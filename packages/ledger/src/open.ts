@@ -5,12 +5,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CustodianError, type Ledger, type Logger } from '@custodian/core';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { type Db, pgliteDb, postgresDb } from './db.js';
 import { createSqlLedger } from './ledger.js';
 import { acquireDirLock } from './lock.js';
 import { migrate } from './migrations.js';
+import { startPglite } from './pglite.js';
 
 export interface OpenLedgerOptions {
   /** PostgreSQL connection string; when set, the server is used instead of the embedded ledger. */
@@ -79,13 +80,13 @@ export async function openLedger(options: OpenLedgerOptions = {}): Promise<Ledge
         const unlock = acquireDirLock(`${dir}.lock`);
         release = async () => unlock();
         try {
-          pglite = await PGlite.create(dir);
+          pglite = await startPglite(dir);
         } catch (err) {
           unlock();
           throw err;
         }
       } else {
-        pglite = await PGlite.create();
+        pglite = await startPglite(null);
       }
     } catch (cause) {
       throw new CustodianError(
