@@ -6,7 +6,7 @@
 import type { SandboxRequest, SandboxResponse } from '../kit/types.js';
 import { errors } from './errors.js';
 import { checkFieldValues } from './field-values.js';
-import { decodeId, isWellFormedId, objectNamed, type SfObjectName } from './schema.js';
+import { isWellFormedId, KEY_PREFIX, objectNamed, type SfObjectName } from './schema.js';
 import type { SalesforceStore } from './store.js';
 
 /** Most records per sObject Collections call (and per emptyRecycleBin call). */
@@ -97,7 +97,7 @@ export function collectionsUpdate(store: SalesforceStore, req: SandboxRequest): 
   const touched = new Set<string>();
   const results = parsed.map(({ id, object, set, refusal }): SaveResult => {
     // Failed items may have no id (documented); an id that is malformed or of another type is one of them.
-    if (typeof id !== 'string' || !isWellFormedId(id) || decodeId(id)?.object !== object)
+    if (typeof id !== 'string' || !isWellFormedId(id) || !id.startsWith(KEY_PREFIX[object]))
       return refused(undefined, 'MALFORMED_ID', `${object} ID: id value of incorrect type`, ['Id']);
     const state = store.state(id);
     if (state === 'binned' || state === 'purged') return refused(id, 'ENTITY_IS_DELETED', 'entity is deleted');
