@@ -81,7 +81,7 @@ export const salesforceOptions = z
     permanentErase: z.enum(['recycle-bin', 'hard-delete']).default('recycle-bin'),
     /** Set `ShouldForget` on the person's Individual when erasing. */
     shouldForget: z.boolean().default(false),
-    /** sObject Collections delete `allOrNone`: false reports each id on its own; true rolls a call back on any failure. */
+    /** sObject Collections delete and update `allOrNone`: false reports each record on its own; true rolls a call back on any failure. */
     allOrNone: z.boolean().default(false),
     fieldOverrides: z.record(z.string(), z.record(z.string(), z.string())).default({}),
     eraseActivities: z.enum(['delete', 'redact']).default('delete'),

@@ -140,31 +140,41 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
   }
 
   /**
-   * One PATCH per record (the look-alike and every org speak it); a record-level refusal (validation rule, bad
-   * value, gone) is that ref's result, while auth, quota and transient failures stop the batch.
-   * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
+   * sObject Collections update: up to 200 records of any types a call, `allOrNone` as configured, one SaveResult
+   * per record in request order (a failed one may carry no id, so results are matched by position). Records go
+   * sorted by object: Salesforce processes a call in runs of one type and takes at most 10 runs. A record-level
+   * refusal (validation rule, bad value, gone) is that ref's result; a call refused as a whole wrote nothing, so
+   * each of its refs fails with the code; auth, quota and transient failures stop the batch. Every id is checked
+   * before the first call.
+   * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm
    */
   async function updateRecords(
     items: { ref: RecordRef; set: Record<string, unknown> }[],
     ctx: OperationContext,
   ): Promise<RefResult[]> {
-    const results: RefResult[] = [];
-    for (const { ref, set } of items) {
-      const id = idOf(ref, ctx, 'update');
+    const ordered = items
+      .map((item, at) => ({ ...item, at, id: idOf(item.ref, ctx, 'update') }))
+      .sort((a, b) => (a.ref.object < b.ref.object ? -1 : a.ref.object > b.ref.object ? 1 : a.at - b.at));
+    const results: RefResult[] = new Array(items.length);
+    for (const batch of chunks(ordered, COLLECTION_SIZE)) {
+      const records = batch.map(({ ref, set, id }) => ({ ...set, attributes: { type: ref.object }, id }));
+      let reply: SaveResult[];
       try {
-        await call(ctx, 'sobject-update', (conn) =>
-          conn.request({
+        reply = await call(ctx, 'collections-update', (conn) =>
+          conn.request<SaveResult[]>({
             method: 'PATCH',
-            url: `/services/data/v${version}/sobjects/${ref.object}/${id}`,
-            body: JSON.stringify(set),
+            url: `/services/data/v${version}/composite/sobjects`,
+            body: JSON.stringify({ allOrNone: options.allOrNone, records }),
             headers: { 'content-type': 'application/json' },
           }),
         );
-        results.push({ ref, outcome: 'done' });
       } catch (err) {
         if (!isRecordLevel(err)) throw err;
-        results.push(resultFor(ref, { success: false, errors: [{ statusCode: vendorErrorCode(err.cause) }] }));
+        const reason = vendorErrorCode(err.cause);
+        for (const { ref, at } of batch) results[at] = { ref, outcome: 'failed', reason };
+        continue;
       }
+      for (const [i, { ref, at }] of batch.entries()) results[at] = resultFor(ref, reply[i]);
     }
     return results;
   }
@@ -256,16 +266,19 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
     return [...ids];
   }
 
-  /** Write to Individuals; failures are logged (by id only), the person's own results stand. */
-  async function updateIndividuals(ids: string[], set: Record<string, boolean>, ctx: OperationContext) {
-    if (ids.length === 0) return;
-    const results = await updateRecords(
-      ids.map((id) => ({ ref: { system: ctx.system, object: 'Individual', id }, set })),
-      ctx,
-    );
+  const individualWrites = (ids: string[], set: Record<string, boolean>, ctx: OperationContext) =>
+    ids.map((id) => ({ ref: { system: ctx.system, object: 'Individual', id }, set }));
+
+  /** Individual failures are logged (by id only): the person's own results stand. */
+  function logIndividualFailures(results: RefResult[], set: Record<string, boolean>, ctx: OperationContext) {
     for (const r of results)
       if (r.outcome === 'failed')
         ctx.log.warn({ individual: r.ref.id, fields: Object.keys(set), reason: r.reason }, 'Individual not updated');
+  }
+
+  async function updateIndividuals(ids: string[], set: Record<string, boolean>, ctx: OperationContext) {
+    if (ids.length === 0) return;
+    logIndividualFailures(await updateRecords(individualWrites(ids, set, ctx), ctx), set, ctx);
   }
 
   /**
@@ -384,11 +397,19 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
             if (!known.has(raw.Id)) siblings.push({ system: ctx.system, object, id: raw.Id });
         }
       }
-      const results = await updateRecords(
-        [...persons, ...siblings].map((ref) => ({ ref, set: { HasOptedOutOfEmail: true } })),
-        ctx,
-      );
-      await updateIndividuals(individuals, { HasOptedOutSolicit: true }, ctx);
+      const people = [...persons, ...siblings].map((ref) => ({ ref, set: { HasOptedOutOfEmail: true } }));
+      const solicit = { HasOptedOutSolicit: true };
+      let results: RefResult[];
+      if (options.allOrNone) {
+        // Separate calls, so a refused Individual cannot roll back the people's opt-out.
+        results = await updateRecords(people, ctx);
+        await updateIndividuals(individuals, solicit, ctx);
+      } else {
+        // Types may share a call: the Individuals ride along with their people.
+        const all = await updateRecords([...people, ...individualWrites(individuals, solicit, ctx)], ctx);
+        results = all.slice(0, people.length);
+        logIndividualFailures(all.slice(people.length), solicit, ctx);
+      }
       const byId = new Map(results.map((r) => [r.ref.id, r]));
       return refs.map(
         (ref): RefResult =>

@@ -1,8 +1,8 @@
 /**
  * End to end against the sandbox Salesforce look-alike: sync >= 20,000 people (Contacts and Leads, 2,000 a
  * query page, a restart from a checkpoint inside runs of equal SystemModstamp) with their Tasks, Notes and
- * Cases, find, erase with Recycle Bin emptying, verify, opt-out and rectify; the request log shows which API
- * calls were used and how many.
+ * Cases, find, erase with Recycle Bin emptying, verify, opt-out and rectify (sObject Collections update, 200
+ * records a call); the request log shows which API calls were used and how many.
  */
 import type { CrmRecord, Page, RecordRef, RuntimeConnector } from '@custodian/core';
 import { createRuntimeConnector, silentLogger } from '@custodian/core';
@@ -40,6 +40,8 @@ const queryCalls = () =>
   calls('GET', `${V}/query/{locator}`) +
   calls('GET', `${V}/queryAll`) +
   calls('GET', `${V}/queryAll/{locator}`);
+/** sObject Collections update calls (no per-record PATCH is ever sent: see the endpoint check at the end). */
+const updateCalls = () => calls('PATCH', `${V}/composite/sobjects`);
 const live = (object: 'Contact' | 'Lead' | 'Task' | 'Note' | 'Case') =>
   app.store.index(object).filter((e) => !e.deleted).length;
 
@@ -168,6 +170,7 @@ describe('Salesforce connector against the sandbox', () => {
       .filter((r) => r.ref.object === 'Contact' && !r.consent?.marketingOptOut)
       .at(-1) as CrmRecord;
     const individualId = person.fields.IndividualId as string;
+    const before = updateCalls();
     expect(await c.setMarketingOptOut([person.ref])).toEqual([{ ref: person.ref, outcome: 'done' }]);
     expect((await c.get([person.ref]))[0]?.consent?.marketingOptOut).toBe(true);
     expect(app.store.get(individualId)?.HasOptedOutSolicit).toBe(true);
@@ -183,8 +186,42 @@ describe('Salesforce connector against the sandbox', () => {
     ]);
     expect(rectified).toEqual([{ ref: person.ref, outcome: 'done' }]);
     expect((await c.get([person.ref]))[0]?.canonical.lastName).toBe('Rectified');
-    expect(calls('PATCH', `${V}/sobjects/Contact/{id}`)).toBe(2);
-    expect(calls('PATCH', `${V}/sobjects/Individual/{id}`)).toBe(1);
+    // The opt-out (the person, any duplicate of them and their Individual) and the rectify: one Collections call each.
+    expect(updateCalls() - before).toBe(2);
+  });
+
+  it('opts out N people in ceil(written/200) Collections update calls, Individuals and duplicates included', async () => {
+    const refs = [...synced.values()]
+      .filter((r) => r.ref.object === 'Contact' && app.store.state(r.ref.id) === 'live')
+      .slice(100, 400)
+      .map((r) => r.ref);
+    const known = new Set(refs.map((r) => r.id));
+    const individuals = new Set(refs.map((r) => app.store.get(r.id)?.IndividualId as string));
+    // Other Contacts and Leads of the same Individuals that are not opted out yet are written too.
+    const siblings = (['Contact', 'Lead'] as const)
+      .flatMap((object) => app.store.index(object).filter((e) => !e.deleted && !known.has(e.id)))
+      .map((e) => app.store.get(e.id))
+      .filter((row) => row && individuals.has(row.IndividualId as string) && row.HasOptedOutOfEmail === false);
+    const written = refs.length + siblings.length + individuals.size;
+    const before = updateCalls();
+    const results = await c.setMarketingOptOut(refs);
+    expect(results.every((r) => r.outcome === 'done')).toBe(true);
+    expect(updateCalls() - before).toBe(Math.ceil(written / 200));
+    for (const ref of refs) expect(app.store.get(ref.id)?.HasOptedOutOfEmail).toBe(true);
+    for (const id of individuals) expect(app.store.get(id)?.HasOptedOutSolicit).toBe(true);
+  });
+
+  it('rectifies N records in ceil(N/200) Collections update calls', async () => {
+    const refs = [...synced.values()]
+      .filter((r) => r.ref.object === 'Lead' && app.store.state(r.ref.id) === 'live')
+      .slice(500, 950)
+      .map((r) => r.ref);
+    expect(refs).toHaveLength(450);
+    const before = updateCalls();
+    const results = await c.update(refs.map((ref) => ({ ref, set: { Title: 'Data Protection Officer' } })));
+    expect(results.every((r) => r.outcome === 'done')).toBe(true);
+    expect(updateCalls() - before).toBe(3);
+    expect(refs.every((ref) => app.store.get(ref.id)?.Title === 'Data Protection Officer')).toBe(true);
   });
 
   it('emptying the Recycle Bin over SOAP refreshes an expired session once', async () => {
@@ -214,7 +251,7 @@ describe('Salesforce connector against the sandbox', () => {
     const byEndpoint = server.log.byEndpoint('salesforce');
     for (const e of Object.keys(byEndpoint))
       expect(e).toMatch(
-        /^(POST \/services\/oauth2\/token|POST \/services\/Soap\/u\/62\.0|GET \/services\/data\/v62\.0\/(query|queryAll)(\/\{locator\})?|GET \/services\/data\/v62\.0\/sobjects\/\w+\/describe|GET \/services\/data\/v62\.0\/sobjects\/\w+\/deleted\/?|PATCH \/services\/data\/v62\.0\/sobjects\/\w+\/\{id\}|DELETE \/services\/data\/v62\.0\/composite\/sobjects)$/,
+        /^(POST \/services\/oauth2\/token|POST \/services\/Soap\/u\/62\.0|GET \/services\/data\/v62\.0\/(query|queryAll)(\/\{locator\})?|GET \/services\/data\/v62\.0\/sobjects\/\w+\/describe|GET \/services\/data\/v62\.0\/sobjects\/\w+\/deleted\/?|(PATCH|DELETE) \/services\/data\/v62\.0\/composite\/sobjects)$/,
       );
     // One token at start, one after each forced expiry (REST, then SOAP).
     expect(byEndpoint['POST /services/oauth2/token']).toBe(3);

@@ -108,12 +108,35 @@ const emptyRecycleBin = (ids: string[]) =>
       { 'content-type': 'text/xml' },
     );
 
-/** PATCH /sobjects/{object}/{id}: records `[object, id, body]` and answers 204 (or the given error array). */
-function patchRecord(object: string, id: string, sent: unknown[], error?: { status: number; body: nock.Body }) {
-  return nock(INSTANCE)
-    .patch(`${V}/sobjects/${object}/${id}`, (b) => sent.push([object, id, b]) > 0)
-    .reply(error?.status ?? 204, error?.body ?? '', LIMIT);
+interface UpdateBody {
+  allOrNone: boolean;
+  records: ({ attributes: { type: string }; id: string } & Record<string, unknown>)[];
 }
+type SaveResult = {
+  id?: string;
+  success: boolean;
+  errors: { statusCode: string; message: string; fields: string[] }[];
+};
+
+/**
+ * PATCH /composite/sobjects (sObject Collections update): records each call's body and answers 200 with a
+ * SaveResult per record in request order: success, or the error `refuse` gives for that record.
+ */
+function updateCollection(
+  sent: UpdateBody[],
+  refuse: (r: UpdateBody['records'][number]) => SaveResult | null = () => null,
+) {
+  return nock(INSTANCE)
+    .patch(`${V}/composite/sobjects`, (b: UpdateBody) => sent.push(b) > 0)
+    .reply(200, (_uri, b) =>
+      (b as UpdateBody).records.map((r) => refuse(r) ?? { id: r.id, success: true, errors: [] }),
+    );
+}
+const saveError = (id: string | undefined, statusCode: string, message = 'refused'): SaveResult => ({
+  ...(id ? { id } : {}),
+  success: false,
+  errors: [{ statusCode, message, fields: [] }],
+});
 
 beforeAll(() => nock.disableNetConnect());
 beforeEach(() => {
@@ -695,7 +718,8 @@ describe('erase', () => {
       .reply(200, `"sf__Id","sf__Created",Id\n"${cid(1)}","false","${cid(1)}"\n`, CSV)
       .get(`${V}/jobs/ingest/7505e000001ZHD5AAO/failedResults`)
       .reply(200, `"sf__Id","sf__Error",Id\n"","ENTITY_IS_DELETED:entity is deleted:--","${cid(2)}"\n`, CSV);
-    patchRecord('Individual', '0PK000000000001AAA', bodies);
+    const updates: UpdateBody[] = [];
+    updateCollection(updates);
     // The id hardDelete found already deleted may sit in the Recycle Bin: only that one is emptied.
     nock(INSTANCE)
       .post(/\/services\/Soap\/u\/62\.0/, (b) => String(b).includes(cid(2)) && !String(b).includes(cid(1)))
@@ -712,7 +736,12 @@ describe('erase', () => {
       { object: 'Contact', operation: 'hardDelete', contentType: 'CSV', lineEnding: 'LF' },
       `Id\n${ids.join('\n')}\n`,
       { state: 'UploadComplete' },
-      ['Individual', '0PK000000000001AAA', { ShouldForget: true }],
+    ]);
+    expect(updates).toEqual([
+      {
+        allOrNone: false,
+        records: [{ attributes: { type: 'Individual' }, id: '0PK000000000001AAA', ShouldForget: true }],
+      },
     ]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -743,9 +772,8 @@ describe('erase', () => {
     token();
     const task = { system: 'sf', object: 'Task', id: '00T000000000001AAA' };
     const note = { system: 'sf', object: 'Note', id: '002000000000001AAA' };
-    const sent: unknown[] = [];
-    patchRecord('Task', task.id, sent);
-    patchRecord('Note', note.id, sent);
+    const sent: UpdateBody[] = [];
+    updateCollection(sent);
     nock(INSTANCE)
       .delete(`${V}/composite/sobjects`)
       .query({ ids: cid(1), allOrNone: 'false' })
@@ -753,9 +781,15 @@ describe('erase', () => {
     const conn = await connect({ eraseActivities: 'redact' });
     const results = await conn.erase([task, note, refs[0]!], { permanent: false });
     expect(results.map((r) => r.outcome)).toEqual(['done', 'done', 'done']);
+    // Both types in one Collections call, sorted by type.
     expect(sent).toEqual([
-      ['Task', task.id, { Subject: '[erased]', Description: '[erased]' }],
-      ['Note', note.id, { Title: '[erased]', Body: '[erased]' }],
+      {
+        allOrNone: false,
+        records: [
+          { attributes: { type: 'Note' }, id: note.id, Title: '[erased]', Body: '[erased]' },
+          { attributes: { type: 'Task' }, id: task.id, Subject: '[erased]', Description: '[erased]' },
+        ],
+      },
     ]);
   });
 });
@@ -791,8 +825,8 @@ describe('update, opt-out', () => {
       /FROM Note WHERE Id IN/,
       page([note('002000000000001AAA', body), note('002000000000002AAA', `${body} (edited)`)]),
     );
-    const sent: unknown[] = [];
-    patchRecord('Note', '002000000000001AAA', sent);
+    const sent: UpdateBody[] = [];
+    updateCollection(sent);
     const conn = await connect();
     const results = await conn.update(
       ['002000000000001AAA', '002000000000002AAA'].map((id) => ({
@@ -805,26 +839,25 @@ describe('update, opt-out', () => {
       ['done', undefined],
       ['failed', 'conflict'],
     ]);
-    expect(sent).toEqual([['Note', '002000000000001AAA', { Body: replacement }]]);
+    expect(sent.map((b) => b.records)).toEqual([
+      [{ attributes: { type: 'Note' }, id: '002000000000001AAA', Body: replacement }],
+    ]);
     expect(replacement).not.toContain('4111');
   });
 
-  it('rectify: a record refused by Salesforce (error array) fails alone, the others are written', async () => {
+  it('rectify: one Collections call; records Salesforce refuses fail alone with their code, the others are written', async () => {
     token();
-    const sent: unknown[] = [];
-    patchRecord('Contact', cid(1), sent);
-    patchRecord('Contact', cid(2), sent, {
-      status: 400,
-      body: [{ message: 'Email: invalid email address: bad', errorCode: 'INVALID_EMAIL_ADDRESS', fields: ['Email'] }],
-    });
-    patchRecord('Contact', cid(3), sent, {
-      status: 404,
-      body: [{ message: 'entity is deleted', errorCode: 'ENTITY_IS_DELETED', fields: [] }],
-    });
-    patchRecord('Contact', cid(4), sent, {
-      status: 400,
-      body: [{ message: 'Please keep the surname', errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', fields: [] }],
-    });
+    const sent: UpdateBody[] = [];
+    updateCollection(sent, (r) =>
+      r.id === cid(2)
+        ? saveError(cid(2), 'INVALID_EMAIL_ADDRESS', 'Email: invalid email address: bad')
+        : r.id === cid(3)
+          ? saveError(cid(3), 'ENTITY_IS_DELETED', 'entity is deleted')
+          : r.id === cid(4)
+            ? // A failed item may come back without its id: results are matched by position.
+              saveError(undefined, 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'Please keep the surname')
+            : null,
+    );
     const conn = await connect();
     const results = await conn.update([
       { ref: { system: 'sf', object: 'Contact', id: cid(1) }, set: { LastName: 'Berg' } },
@@ -838,7 +871,108 @@ describe('update, opt-out', () => {
       ['already_gone', 'ENTITY_IS_DELETED'],
       ['failed', 'FIELD_CUSTOM_VALIDATION_EXCEPTION'],
     ]);
-    expect(sent).toHaveLength(4);
+    expect(sent).toEqual([
+      {
+        allOrNone: false,
+        records: [
+          { attributes: { type: 'Contact' }, id: cid(1), LastName: 'Berg' },
+          { attributes: { type: 'Contact' }, id: cid(2), Email: 'bad' },
+          { attributes: { type: 'Contact' }, id: cid(3), LastName: 'Berg' },
+          { attributes: { type: 'Contact' }, id: cid(4), LastName: null },
+        ],
+      },
+    ]);
+    expect(JSON.stringify(results)).not.toContain('bad');
+  });
+
+  it('allOrNone=true: one refused record rolls its call back and every record reports it', async () => {
+    token();
+    const sent: UpdateBody[] = [];
+    updateCollection(sent, (r) =>
+      r.id === cid(2)
+        ? saveError(undefined, 'INVALID_EMAIL_ADDRESS')
+        : saveError(
+            r.id,
+            'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+            'Record rolled back because not all records were valid and the request was using AllOrNone header',
+          ),
+    );
+    const conn = await connect({ allOrNone: true });
+    const results = await conn.update(
+      [1, 2, 3].map((n) => ({ ref: { system: 'sf', object: 'Contact', id: cid(n) }, set: { Email: `x${n}` } })),
+    );
+    expect(results.map((r) => [r.outcome, r.reason])).toEqual([
+      ['failed', 'ALL_OR_NONE_OPERATION_ROLLED_BACK'],
+      ['failed', 'INVALID_EMAIL_ADDRESS'],
+      ['failed', 'ALL_OR_NONE_OPERATION_ROLLED_BACK'],
+    ]);
+    expect(sent.map((b) => b.allOrNone)).toEqual([true]);
+  });
+
+  it('450 records of mixed types: ceil(450/200) calls of at most 200, grouped by type, results in input order', async () => {
+    token();
+    const lid = (n: number) => `00Q000000000${String(n).padStart(3, '0')}AAA`;
+    // Contacts and Leads interleaved, as a request engine may hand them over.
+    const refs = Array.from({ length: 450 }, (_, n) =>
+      n % 2 === 0 ? { system: 'sf', object: 'Contact', id: cid(n) } : { system: 'sf', object: 'Lead', id: lid(n) },
+    );
+    const sent: UpdateBody[] = [];
+    for (let call = 0; call < 3; call++)
+      updateCollection(sent, (r) => (r.id === lid(449) ? saveError(r.id, 'FIELD_CUSTOM_VALIDATION_EXCEPTION') : null));
+    const conn = await connect();
+    const results = await conn.update(refs.map((ref) => ({ ref, set: { Title: 'Rectified' } })));
+    expect(sent.map((b) => b.records.length)).toEqual([200, 200, 50]);
+    // 225 Contacts then 225 Leads: no call holds more than two runs of one type.
+    expect(sent.map((b) => [...new Set(b.records.map((r) => r.attributes.type))])).toEqual([
+      ['Contact'],
+      ['Contact', 'Lead'],
+      ['Lead'],
+    ]);
+    expect(new Set(sent.flatMap((b) => b.records.map((r) => r.id))).size).toBe(450);
+    expect(results.map((r) => r.ref)).toEqual(refs);
+    expect(results.filter((r) => r.outcome === 'done')).toHaveLength(449);
+    expect(results[449]).toMatchObject({ outcome: 'failed', reason: 'FIELD_CUSTOM_VALIDATION_EXCEPTION' });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('a call refused as a whole (400 error array) fails each of its records with the code; a malformed id sends nothing', async () => {
+    token();
+    nock(INSTANCE)
+      .patch(`${V}/composite/sobjects`)
+      .reply(
+        400,
+        [{ message: "No such column 'Shoe__c' on sobject of type Contact", errorCode: 'INVALID_FIELD' }],
+        LIMIT,
+      );
+    const conn = await connect();
+    const refs = [1, 2].map((n) => ({ system: 'sf', object: 'Contact', id: cid(n) }));
+    const results = await conn.update(refs.map((ref) => ({ ref, set: { Shoe__c: '44' } })));
+    expect(results.map((r) => [r.outcome, r.reason])).toEqual([
+      ['failed', 'INVALID_FIELD'],
+      ['failed', 'INVALID_FIELD'],
+    ]);
+    const sent: UpdateBody[] = [];
+    updateCollection(sent);
+    await expect(
+      conn.update([
+        { ref: refs[0]!, set: { LastName: 'Berg' } },
+        { ref: { system: 'sf', object: 'Contact', id: "x' OR 1=1" }, set: { LastName: 'Berg' } },
+      ]),
+    ).rejects.toMatchObject({ code: 'CUSTODIAN_ERR_CONNECTOR_BAD_REQUEST' });
+    expect(sent).toEqual([]);
+  });
+
+  it('a quota refusal of an update call stops the batch instead of becoming per-record results', async () => {
+    token();
+    nock(INSTANCE)
+      .patch(`${V}/composite/sobjects`)
+      .reply(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }], {
+        'Sforce-Limit-Info': 'api-usage=15001/15000',
+      });
+    const conn = await connect();
+    await expect(
+      conn.update([{ ref: { system: 'sf', object: 'Contact', id: cid(1) }, set: { LastName: 'Berg' } }]),
+    ).rejects.toMatchObject({ kind: 'quota_exhausted' });
   });
 
   it('opt-out sets HasOptedOutOfEmail on the Contact, on the Lead of the same Individual, and opts the Individual out', async () => {
@@ -855,17 +989,49 @@ describe('update, opt-out', () => {
       /FROM Lead WHERE IndividualId IN \('0PK000000000001AAA'\)/,
       page([{ Id: '00Q000000000007AAA' }]),
     );
-    const bodies: unknown[] = [];
-    patchRecord('Contact', cid(1), bodies);
-    patchRecord('Lead', '00Q000000000007AAA', bodies);
-    patchRecord('Individual', '0PK000000000001AAA', bodies);
+    const bodies: UpdateBody[] = [];
+    // A refused Individual is logged, the person's own result stands.
+    updateCollection(bodies, (r) =>
+      r.attributes.type === 'Individual' ? saveError(r.id, 'INSUFFICIENT_ACCESS') : null,
+    );
     const conn = await connect();
     const results = await conn.setMarketingOptOut([{ system: 'sf', object: 'Contact', id: cid(1) }]);
     expect(results.map((r) => r.outcome)).toEqual(['done']);
+    // One call: the Contact, the Lead of the same Individual and the Individual.
     expect(bodies).toEqual([
-      ['Contact', cid(1), { HasOptedOutOfEmail: true }],
-      ['Lead', '00Q000000000007AAA', { HasOptedOutOfEmail: true }],
-      ['Individual', '0PK000000000001AAA', { HasOptedOutSolicit: true }],
+      {
+        allOrNone: false,
+        records: [
+          { attributes: { type: 'Contact' }, id: cid(1), HasOptedOutOfEmail: true },
+          { attributes: { type: 'Individual' }, id: '0PK000000000001AAA', HasOptedOutSolicit: true },
+          { attributes: { type: 'Lead' }, id: '00Q000000000007AAA', HasOptedOutOfEmail: true },
+        ],
+      },
+    ]);
+    expect(logs.join('\n')).toMatch(
+      /"individual":"0PK000000000001AAA".*"reason":"INSUFFICIENT_ACCESS".*Individual not updated/,
+    );
+  });
+
+  it('opt-out with allOrNone=true writes the Individuals in their own call, so they cannot roll back the people', async () => {
+    token();
+    describeContact();
+    soqlReply(
+      'queryAll',
+      /WHERE Id IN/,
+      page([contact(1, '2026-01-01T00:00:00.000+0000', { IndividualId: '0PK000000000001AAA' })]),
+    );
+    soqlReply('query', /FROM Contact WHERE IndividualId IN/, page([{ Id: cid(1) }]));
+    soqlReply('query', /FROM Lead WHERE IndividualId IN/, page([]));
+    const bodies: UpdateBody[] = [];
+    updateCollection(bodies);
+    updateCollection(bodies, (r) => saveError(r.id, 'INSUFFICIENT_ACCESS'));
+    const conn = await connect({ allOrNone: true });
+    const results = await conn.setMarketingOptOut([{ system: 'sf', object: 'Contact', id: cid(1) }]);
+    expect(results.map((r) => r.outcome)).toEqual(['done']);
+    expect(bodies.map((b) => [b.allOrNone, b.records.map((r) => r.attributes.type)])).toEqual([
+      [true, ['Contact']],
+      [true, ['Individual']],
     ]);
   });
 });

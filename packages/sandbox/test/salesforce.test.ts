@@ -85,6 +85,18 @@ async function raw(
 
 const liveContacts = () => app.store.index('Contact').filter((e) => !e.deleted);
 
+/** A fresh object per request: jsforce writes the request's content-length into the headers it is given. */
+const jsonHeaders = () => ({ 'content-type': 'application/json' });
+type SaveResult = { id?: string; success: boolean; errors: { statusCode: string; fields: string[] }[] };
+/** sObject Collections update through jsforce: PATCH /composite/sobjects. */
+const updateCollection = (allOrNone: boolean, records: Record<string, unknown>[]) =>
+  conn.request<SaveResult[]>({
+    method: 'PATCH',
+    url: `${V}/composite/sobjects`,
+    body: JSON.stringify({ allOrNone, records }),
+    headers: jsonHeaders(),
+  });
+
 beforeAll(async () => {
   app = createSalesforceApp(world, {
     ...CLIENT,
@@ -329,6 +341,95 @@ describe('Salesforce look-alike (through jsforce)', () => {
     expect(res).toMatchObject({ status: 400, body: [{ errorCode: 'EXCEEDED_ID_LIMIT' }] });
     expect(app.store.get(ids[0] as string)).not.toBeNull();
     await expect(emptyBin(conn, ids)).rejects.toMatchObject({ errorCode: 'sf:EXCEEDED_ID_LIMIT' });
+  });
+
+  it('collections update writes records of several types in one call and answers per record in request order', async () => {
+    const [c1, c2, binned] = liveContacts()
+      .slice(50, 53)
+      .map((e) => e.id) as [string, string, string];
+    const lead = app.store.index('Lead').find((e) => !e.deleted)?.id as string;
+    const individual = app.store.get(c1)?.IndividualId as string;
+    await conn.sobject('Contact').destroy([binned]);
+    const stampBefore = app.store.get(c2)?.SystemModstamp;
+    const results = await updateCollection(false, [
+      { attributes: { type: 'Contact' }, id: c1, Title: 'Rectified', HasOptedOutOfEmail: true },
+      { attributes: { type: 'Lead' }, id: lead, HasOptedOutOfEmail: true },
+      { attributes: { type: 'Individual' }, id: individual, HasOptedOutSolicit: true },
+      { attributes: { type: 'Contact' }, id: c2, Email: 'not-an-email' },
+      { attributes: { type: 'Contact' }, id: binned, Title: 'x' },
+      { attributes: { type: 'Contact' }, id: '003000000000000ZZZ', Title: 'x' },
+      { attributes: { type: 'Contact' }, id: lead, Title: 'x' },
+      { attributes: { type: 'Contact' }, id: 'not-an-id', Title: 'x' },
+    ]);
+    expect(results.map((r) => [r.id, r.success, r.errors[0]?.statusCode])).toEqual([
+      [c1, true, undefined],
+      [lead, true, undefined],
+      [individual, true, undefined],
+      [c2, false, 'INVALID_EMAIL_ADDRESS'],
+      [binned, false, 'ENTITY_IS_DELETED'],
+      ['003000000000000ZZZ', false, 'INVALID_CROSS_REFERENCE_KEY'],
+      // Failed items may have no id: an id of another type or a malformed one.
+      [undefined, false, 'MALFORMED_ID'],
+      [undefined, false, 'MALFORMED_ID'],
+    ]);
+    expect(results[3]?.errors[0]).toMatchObject({ fields: ['Email'] });
+    expect(JSON.stringify(results)).not.toContain('not-an-email');
+    expect(app.store.get(c1)).toMatchObject({ Title: 'Rectified', HasOptedOutOfEmail: true });
+    expect(app.store.get(lead)?.HasOptedOutOfEmail).toBe(true);
+    expect(app.store.get(individual)?.HasOptedOutSolicit).toBe(true);
+    expect(app.store.get(c2)?.SystemModstamp).toBe(stampBefore);
+    expect(app.store.find(binned)?.Title).not.toBe('x');
+  });
+
+  it('collections update with allOrNone=true rolls every record of the call back when one fails', async () => {
+    const [a, b] = liveContacts()
+      .slice(60, 62)
+      .map((e) => e.id) as [string, string];
+    const before = { a: app.store.get(a), index: app.store.index('Contact').map((e) => `${e.id}@${e.t}`) };
+    const results = await updateCollection(true, [
+      { attributes: { type: 'Contact' }, id: a, LastName: 'Rolled Back' },
+      { attributes: { type: 'Contact' }, id: b, LastName: '' },
+    ]);
+    expect(results.map((r) => [r.id, r.success, r.errors[0]?.statusCode])).toEqual([
+      [a, false, 'ALL_OR_NONE_OPERATION_ROLLED_BACK'],
+      [b, false, 'REQUIRED_FIELD_MISSING'],
+    ]);
+    expect(app.store.get(a)).toEqual(before.a);
+    expect(app.store.index('Contact').map((e) => `${e.id}@${e.t}`)).toEqual(before.index);
+    // The same records without the bad value: written.
+    const ok = await updateCollection(true, [{ attributes: { type: 'Contact' }, id: a, LastName: 'Kept' }]);
+    expect(ok.map((r) => r.success)).toEqual([true]);
+    expect(app.store.get(a)?.LastName).toBe('Kept');
+  });
+
+  it('refuses a collections update it cannot read, or of more than 200 records, as a whole (400) and writes nothing', async () => {
+    const ids = liveContacts()
+      .slice(0, 201)
+      .map((e) => e.id);
+    const titles = () => ids.map((id) => app.store.get(id)?.Title);
+    const before = titles();
+    const records = ids.map((id) => ({ attributes: { type: 'Contact' }, id, Title: 'Too Many' }));
+    for (const [body, code] of [
+      [{ allOrNone: false, records }, 'EXCEEDED_ID_LIMIT'],
+      [{ allOrNone: false, records: [records[0], { ...records[1], Shoe__c: '44' }] }, 'INVALID_FIELD'],
+      [{ allOrNone: false, records: [records[0], { ...records[1], HasOptedOutOfEmail: 'yes' }] }, 'JSON_PARSER_ERROR'],
+      [{ allOrNone: false, records: [records[0], { id: ids[1], Title: 'x' }] }, 'JSON_PARSER_ERROR'],
+      [{ allOrNone: false, records: [{ ...records[0], attributes: { type: 'Spaceship' } }] }, 'INVALID_TYPE'],
+      [{ allOrNone: false }, 'JSON_PARSER_ERROR'],
+    ] as const) {
+      const err = await conn
+        .request({
+          method: 'PATCH',
+          url: `${V}/composite/sobjects`,
+          body: JSON.stringify(body),
+          headers: jsonHeaders(),
+        })
+        .catch((e: { errorCode?: string }) => e);
+      expect((err as { errorCode?: string }).errorCode).toBe(code);
+    }
+    const res = await raw('PATCH', `${V}/composite/sobjects`, { body: JSON.stringify({ allOrNone: false, records }) });
+    expect(res.status).toBe(400);
+    expect(titles()).toEqual(before);
   });
 
   it('answers 401, 403 and 404 in Salesforce shapes, and reports usage in Sforce-Limit-Info and /limits', async () => {

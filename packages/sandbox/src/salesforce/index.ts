@@ -2,16 +2,18 @@
  * The Salesforce look-alike: what `jsforce` and the connector call, by instance URL. OAuth token endpoint
  * (refresh token, client credentials, JWT bearer), versions, limits, sObject describe, SOQL `query` and
  * `queryAll` with `nextRecordsUrl` paging (Sforce-Query-Options batchSize 200..2000), sObject rows
- * (GET, PATCH 204, DELETE 204), `updated`/`deleted` feeds, sObject Collections delete (200 ids, per-id
- * results, allOrNone rollback), the Recycle Bin (15 days, visible to queryAll) and SOAP `emptyRecycleBin`.
+ * (GET, PATCH 204, DELETE 204), `updated`/`deleted` feeds, sObject Collections delete and update (200 records,
+ * per-record results, allOrNone rollback), the Recycle Bin (15 days, visible to queryAll) and SOAP `emptyRecycleBin`.
  * Every answer carries `Sforce-Limit-Info: api-usage=N/M`; the daily quota answers 403
  * REQUEST_LIMIT_EXCEEDED. REST error bodies are arrays: `[{ message, errorCode, fields? }]`.
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
  */
 import type { SeedWorld } from '../kit/seed-types.js';
 import type { SandboxRequest, SandboxResponse, VendorApp } from '../kit/types.js';
+import { collectionsUpdate } from './collections.js';
 import { errors, notFound } from './errors.js';
 import { deletedFeed, updatedFeed } from './feeds.js';
+import { checkFieldValues } from './field-values.js';
 import { newAccessToken, type OAuthClient, tokenEndpoint } from './oauth.js';
 import { QueryError, runQuery } from './query.js';
 import { collectionsDelete, emptyRecycleBin } from './recycle-bin.js';
@@ -28,7 +30,7 @@ import {
 import { parseSoapCall, SOAP_CONTENT_TYPE, soapFault } from './soap.js';
 import { SalesforceStore } from './store.js';
 
-export { MAX_IDS } from './recycle-bin.js';
+export { MAX_IDS } from './collections.js';
 export { SalesforceStore } from './store.js';
 
 export interface SalesforceAppOptions extends OAuthClient {
@@ -185,34 +187,10 @@ export function createSalesforceApp(
     if (!('Id' in row)) return row;
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))
       return errors(400, 'JSON_PARSER_ERROR', 'The request body must be a JSON object of field values');
-    const set: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(req.body as Record<string, unknown>)) {
-      if (name === 'attributes') continue;
-      const field = fieldOf(object, name);
-      if (!field) return errors(400, 'INVALID_FIELD', `No such column '${name}' on sobject of type ${object}`, [name]);
-      if (!field.updateable)
-        return errors(400, 'INVALID_FIELD_FOR_INSERT_UPDATE', `Unable to create/update fields: ${field.name}.`, [
-          field.name,
-        ]);
-      if (field.type === 'boolean' && typeof value !== 'boolean')
-        return errors(400, 'JSON_PARSER_ERROR', `Cannot deserialize instance of boolean for field ${field.name}`, [
-          field.name,
-        ]);
-      if (value !== null && field.type !== 'boolean' && typeof value !== 'string')
-        return errors(
-          400,
-          'JSON_PARSER_ERROR',
-          `Cannot deserialize instance of ${field.type} for field ${field.name}`,
-          [field.name],
-        );
-      // The message names the field, never the value (it may be personal data).
-      if (field.type === 'email' && typeof value === 'string' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value))
-        return errors(400, 'INVALID_EMAIL_ADDRESS', `${field.name}: invalid email address`, [field.name]);
-      if (field.name === 'LastName' && (value === null || value === ''))
-        return errors(400, 'REQUIRED_FIELD_MISSING', 'Required fields are missing: [LastName]', ['LastName']);
-      set[field.name] = value;
-    }
-    store.update(id, set);
+    const checked = checkFieldValues(object, req.body as Record<string, unknown>);
+    if ('refusal' in checked)
+      return errors(400, checked.refusal.errorCode, checked.refusal.message, checked.refusal.fields);
+    store.update(id, checked.set);
     return { status: 204 };
   };
 
@@ -283,8 +261,10 @@ export function createSalesforceApp(
           : notFound();
     if (resource === 'limits' && rest.length === 0 && req.method === 'GET') return limits(req);
     if (resource === 'sobjects') return sobjects(req, version, rest);
-    if (resource === 'composite' && rest[0] === 'sobjects' && rest.length === 1 && req.method === 'DELETE')
-      return collectionsDelete(store, req);
+    if (resource === 'composite' && rest[0] === 'sobjects' && rest.length === 1) {
+      if (req.method === 'DELETE') return collectionsDelete(store, req);
+      if (req.method === 'PATCH') return collectionsUpdate(store, req);
+    }
     return notFound();
   };
 

@@ -3,13 +3,11 @@
  * allOrNone rollback) into the Recycle Bin, and the SOAP `emptyRecycleBin` call that purges it.
  */
 import type { SandboxRequest, SandboxResponse } from '../kit/types.js';
+import { allOrNone, MAX_IDS, refused, type SaveResult, saved, type Undo } from './collections.js';
 import { errors } from './errors.js';
 import { isWellFormedId } from './schema.js';
 import { emptyRecycleBinResponse, parseSoapCall, SOAP_CONTENT_TYPE, soapFault } from './soap.js';
 import type { SalesforceStore } from './store.js';
-
-/** Most ids per sObject Collections delete and per emptyRecycleBin call. */
-export const MAX_IDS = 200;
 
 // sObject Collections delete: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_delete.htm
 export function collectionsDelete(store: SalesforceStore, req: SandboxRequest): SandboxResponse {
@@ -19,53 +17,20 @@ export function collectionsDelete(store: SalesforceStore, req: SandboxRequest): 
     .filter(Boolean);
   if (ids.length === 0) return errors(400, 'MISSING_ARGUMENT', 'ids parameter is required');
   if (ids.length > MAX_IDS) return errors(400, 'EXCEEDED_ID_LIMIT', `Maximum number of records exceeded: ${MAX_IDS}`);
-  const allOrNone = req.query.get('allOrNone') === 'true';
-  const done: { id: string; previous: Record<string, unknown> | undefined }[] = [];
-  const results = ids.map((id) => {
-    const failure = (statusCode: string, message: string) => ({
-      id,
-      success: false,
-      errors: [{ statusCode, message, fields: [] as string[] }],
-    });
+  const undo: Undo[] = [];
+  const results = ids.map((id): SaveResult => {
     // Failed items may have no id (documented); a malformed id is one of them.
-    if (!isWellFormedId(id))
-      return {
-        id: undefined,
-        success: false,
-        errors: [{ statusCode: 'MALFORMED_ID', message: 'malformed id', fields: [] as string[] }],
-      };
+    if (!isWellFormedId(id)) return refused(undefined, 'MALFORMED_ID', 'malformed id');
     const state = store.state(id);
-    if (state === 'binned' || state === 'purged') return failure('ENTITY_IS_DELETED', 'entity is deleted');
-    if (state === 'unknown') return failure('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id');
+    if (state === 'binned' || state === 'purged') return refused(id, 'ENTITY_IS_DELETED', 'entity is deleted');
+    if (state === 'unknown') return refused(id, 'INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id');
     const previous = store.patchOf(id);
     // lieOnDelete: answer success and keep the record (a vendor that lies; verification must catch it).
     if (!req.knobs?.lieOnDelete) store.remove(id);
-    done.push({ id, previous });
-    return { id, success: true, errors: [] };
+    undo.push({ id, previous });
+    return saved(id);
   });
-  if (allOrNone && done.length < ids.length) {
-    for (const { id, previous } of done) store.restore(id, previous);
-    return {
-      status: 200,
-      body: results.map((r) =>
-        r.success
-          ? {
-              id: r.id,
-              success: false,
-              errors: [
-                {
-                  statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
-                  message:
-                    'Record rolled back because not all records were valid and the request was using AllOrNone header',
-                  fields: [],
-                },
-              ],
-            }
-          : r,
-      ),
-    };
-  }
-  return { status: 200, body: results };
+  return { status: 200, body: req.query.get('allOrNone') === 'true' ? allOrNone(store, results, undo) : results };
 }
 
 // SOAP emptyRecycleBin (no REST resource): https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_emptyrecyclebin.htm

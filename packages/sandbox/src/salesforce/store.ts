@@ -289,7 +289,7 @@ export class SalesforceStore {
     return true;
   }
 
-  /** Put back a removed record (used to roll back an allOrNone batch). */
+  /** Put back a removed or updated record (used to roll back an allOrNone Collections call). */
   restore(id: string, previous: Record<string, unknown> | undefined): void {
     this.change(id, () => {
       this.bin.delete(id);
