@@ -4,6 +4,7 @@
  * guarded: rate limits per declared group (p-queue), retries with full-jitter backoff, Retry-After, one
  * auth refresh at a time, quota pauses, abort, and coded errors. Connector code holds only vendor logic.
  */
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import semver from 'semver';
 import {
@@ -175,6 +176,9 @@ export async function createRuntimeConnector(
   const baseBackoffMs = input.baseBackoffMs ?? 500;
   const stopShare = input.quotaStopShare ?? 0.9;
   const closing = new AbortController();
+  // Every queued call listens on this signal until it starts: a batch of thousands of calls waiting for the
+  // rate limiter is expected, not a leak (listeners go when their call settles).
+  setMaxListeners(0, closing.signal);
   let closed = false;
   let pausedUntil: Date | null = null;
   let lastQuota: QuotaReport | null = null;
