@@ -3,7 +3,8 @@
  * template for connector authors (docs/connectors.md walks through it).
  *
  * Setup: point `options.dir` at the folder and map the columns you have (`options.columns`).
- * Permissions: read and write access to the folder (erase and update rewrite files atomically).
+ * Permissions: read and write access to the folder (erase and update rewrite files atomically, under a
+ * `<list file>.lock` lock that other processes honour; see lock.ts).
  * Limits: none at a vendor; local file I/O only.
  * Notes: each list is its own stream, read again whole when its modification time changes; rows that
  * disappear from a re-read list are reported gone (full diff, only after a complete read).
