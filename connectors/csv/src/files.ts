@@ -125,14 +125,23 @@ export async function readList(options: CsvOptions, name: string): Promise<CsvLi
   return { name, path, header, rows, mtimeMs: info.mtimeMs, size: info.size };
 }
 
-/** Replace a list's rows atomically. */
-export async function writeList(options: CsvOptions, list: CsvList, rows: CsvRow[]): Promise<void> {
+/**
+ * Replace a list's rows atomically. `beforeRename` runs after the temporary file is complete and may
+ * throw to leave the list untouched (the caller's lock was lost).
+ */
+export async function writeList(
+  options: CsvOptions,
+  list: CsvList,
+  rows: CsvRow[],
+  beforeRename: () => void = () => undefined,
+): Promise<void> {
   const body = stringify([list.header, ...rows.map((r) => list.header.map((h) => r.values[h] ?? ''))], {
     delimiter: options.delimiter,
   });
   const tmp = `${list.path}.${process.pid}.${Date.now()}.tmp`;
   try {
     await writeFile(tmp, body, { mode: (await stat(list.path)).mode & 0o777 });
+    beforeRename();
     await rename(tmp, list.path);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -3,11 +3,14 @@
  * template for connector authors (docs/connectors.md walks through it).
  *
  * Setup: point `options.dir` at the folder and map the columns you have (`options.columns`).
- * Permissions: read and write access to the folder (erase and update rewrite files atomically).
+ * Permissions: read and write access to the folder (erase and update rewrite files atomically, under a
+ * `<list file>.lock` lock that other processes honour; see lock.ts).
  * Limits: none at a vendor; local file I/O only.
  * Notes: each list is its own stream, read again whole when its modification time changes; rows that
  * disappear from a re-read list are reported gone (full diff, only after a complete read).
  */
+
+import { existsSync } from 'node:fs';
 import {
   CANONICAL_FIELDS,
   type CanonicalField,
@@ -25,7 +28,8 @@ import {
   type RefResult,
   type StreamDefinition,
 } from '@custodian/core';
-import { type CsvList, type CsvRow, listNames, readHeader, readList, writeList } from './files.js';
+import { type CsvList, type CsvRow, listNames, listPath, readHeader, readList, writeList } from './files.js';
+import { type AssertLockHeld, withListLock } from './lock.js';
 import { COLUMN_ROLES, type ColumnRole, type CsvOptions, CsvOptionsSchema } from './options.js';
 
 export { type CsvOptions, CsvOptionsSchema } from './options.js';
@@ -132,6 +136,9 @@ function parseCheckpoint(raw: unknown): CsvCheckpoint | null {
   };
 }
 
+/** What an erase, update or opt-out does to one row: remove it, keep it unchanged, or a result of its own. */
+type RowChange = (list: CsvList, row: CsvRow, ref: RecordRef) => RefResult | 'remove' | 'keep';
+
 function groupByList(refs: RecordRef[]): Map<string, RecordRef[]> {
   const groups = new Map<string, RecordRef[]>();
   for (const ref of refs) groups.set(ref.object, [...(groups.get(ref.object) ?? []), ref]);
@@ -155,11 +162,13 @@ export default defineConnector({
   limits: { groups: { default: { intervalMs: 1000, intervalCap: 10_000, concurrency: 4 } } },
   capabilities: ['find', 'get', 'erase', 'verify', 'update', 'opt-out', 'check'],
   setup(options): ConnectorOperations {
-    // Writes to one file are serialised so two erasures never race on the same rewrite.
-    const locks = new Map<string, Promise<unknown>>();
-    const withList = <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-      const run = (locks.get(name) ?? Promise.resolve()).then(fn, fn);
-      locks.set(
+    // Across processes the file lock (lock.ts) serialises rewrites. Inside one process they also queue
+    // here, in order, so calls of the same process (parallel request chunks) wait for each other without
+    // polling the file lock and without spending the bounded lock wait on their own siblings.
+    const queues = new Map<string, Promise<unknown>>();
+    const inTurn = <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const run = (queues.get(name) ?? Promise.resolve()).then(fn, fn);
+      queues.set(
         name,
         run.catch(() => undefined),
       );
@@ -169,46 +178,63 @@ export default defineConnector({
     const mutate = (
       refs: RecordRef[],
       ctx: OperationContext,
-      change: (list: CsvList, row: CsvRow, ref: RecordRef) => RefResult | 'remove' | 'keep',
+      operation: string,
+      change: RowChange,
     ): Promise<RefResult[]> =>
       Promise.all(
         [...groupByList(refs)].map(([name, group]) =>
-          withList(name, async () => {
+          inTurn(name, async () => {
             ctx.signal.throwIfAborted();
             if (!listNames(options).includes(name))
               return group.map((ref) => ({ ref, outcome: 'already_gone' as const }));
-            const list = await readList(options, name);
-            const byId = new Map(list.rows.map((r) => [r.id, r]));
-            const results: RefResult[] = [];
-            const remove = new Set<string>();
-            let changed = false;
-            for (const ref of group) {
-              const row = byId.get(ref.id);
-              if (!row) {
-                results.push({ ref, outcome: 'already_gone' });
-                continue;
-              }
-              const outcome = change(list, row, ref);
-              if (outcome === 'remove') {
-                remove.add(row.id);
-                results.push({ ref, outcome: 'done' });
-              } else if (outcome === 'keep') {
-                results.push({ ref, outcome: 'done' });
-              } else {
-                results.push(outcome);
-              }
-              changed ||= outcome !== 'keep' && (outcome === 'remove' || outcome.outcome === 'done');
-            }
-            if (changed)
-              await writeList(
-                options,
-                list,
-                list.rows.filter((r) => !remove.has(r.id)),
-              );
-            return results;
+            const where = { system: ctx.system, operation, list: name };
+            return withListLock(options, listPath(options, name), where, (assertHeld) =>
+              rewrite(name, group, change, assertHeld),
+            );
           }),
         ),
       ).then((parts) => parts.flat());
+
+    /** One read-modify-write cycle of a list; runs under the list's lock. */
+    const rewrite = async (
+      name: string,
+      group: RecordRef[],
+      change: RowChange,
+      assertHeld: AssertLockHeld,
+    ): Promise<RefResult[]> => {
+      // Checked again under the lock: another process may have removed the list meanwhile.
+      if (!existsSync(listPath(options, name))) return group.map((ref) => ({ ref, outcome: 'already_gone' as const }));
+      const list = await readList(options, name);
+      const byId = new Map(list.rows.map((r) => [r.id, r]));
+      const results: RefResult[] = [];
+      const remove = new Set<string>();
+      let changed = false;
+      for (const ref of group) {
+        const row = byId.get(ref.id);
+        if (!row) {
+          results.push({ ref, outcome: 'already_gone' });
+          continue;
+        }
+        const outcome = change(list, row, ref);
+        if (outcome === 'remove') {
+          remove.add(row.id);
+          results.push({ ref, outcome: 'done' });
+        } else if (outcome === 'keep') {
+          results.push({ ref, outcome: 'done' });
+        } else {
+          results.push(outcome);
+        }
+        changed ||= outcome !== 'keep' && (outcome === 'remove' || outcome.outcome === 'done');
+      }
+      if (changed)
+        await writeList(
+          options,
+          list,
+          list.rows.filter((r) => !remove.has(r.id)),
+          assertHeld,
+        );
+      return results;
+    };
 
     const allRecords = async (ctx: OperationContext): Promise<CrmRecord[]> => {
       const out: CrmRecord[] = [];
@@ -267,7 +293,7 @@ export default defineConnector({
       get: getRecords,
 
       // Rewriting the file is already permanent: CSV lists have no recycle bin.
-      erase: (refs, _eraseOptions, ctx) => mutate(refs, ctx, () => 'remove'),
+      erase: (refs, _eraseOptions, ctx) => mutate(refs, ctx, 'erase', () => 'remove'),
 
       async verifyErased(refs, identities, ctx) {
         const wanted = new Set(identities.map((i) => `${i.kind}:${i.value}`));
@@ -286,6 +312,7 @@ export default defineConnector({
         return mutate(
           changes.map((c) => c.ref),
           ctx,
+          'update',
           (list, row, ref) => {
             const change = byRef.get(`${ref.object}\u0000${ref.id}`)!;
             for (const [field, expected] of Object.entries(change.expected ?? {})) {
@@ -314,7 +341,7 @@ export default defineConnector({
             })),
           );
         }
-        return mutate(refs, ctx, (list, row, ref) => {
+        return mutate(refs, ctx, 'setMarketingOptOut', (list, row, ref) => {
           if (!list.header.includes(column)) return { ref, outcome: 'failed', reason: `no column "${column}" in list` };
           row.values[column] = 'true';
           return { ref, outcome: 'done' };

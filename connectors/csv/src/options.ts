@@ -48,6 +48,22 @@ export const CsvOptionsSchema = z
     }),
     /** Rows per page handed to the sync engine. @default 1000 */
     pageSize: z.number().int().min(1).max(50_000).default(1000),
+    /**
+     * The lock every erase, update and opt-out holds on a list across processes (`custodian worker`s
+     * sharing the folder) for its whole read-modify-write cycle.
+     */
+    lock: z
+      .object({
+        /** Longest wait for another process to finish with the list before failing with CUSTODIAN_ERR_CSV_LIST_LOCKED. @default 90000 */
+        waitMs: z.number().int().min(0).max(3_600_000).default(90_000),
+        /**
+         * A lock not refreshed for this long belongs to a dead process (SIGKILL, power loss) and is taken over.
+         * Keep it well above the longest the event loop may stall on parsing the largest list. @default 30000
+         */
+        staleMs: z.number().int().min(2000).max(3_600_000).default(30_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

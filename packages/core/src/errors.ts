@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   CUSTODIAN_ERR_ABORTED: 'The operation was cancelled; run the command again to resume.',
   // --- data input ---
   CUSTODIAN_ERR_CSV_MALFORMED: 'Fix the named row of the CSV file; nothing from it was imported.',
+  CUSTODIAN_ERR_CSV_LIST_LOCKED:
+    'Another process held the list past the lock wait; nothing was written. Resume the request; if it recurs, look for a process stuck writing the list or raise `options.lock.waitMs`.',
   CUSTODIAN_ERR_IDENTITY_INVALID: 'Give an email address, a phone number with country code, or system:object:id.',
   CUSTODIAN_ERR_INPUT_INVALID: 'Fix the input at the named line.',
   // --- ledger ---
