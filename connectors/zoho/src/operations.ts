@@ -25,6 +25,16 @@ import {
   type ZohoResponse,
   zohoErrorBody,
 } from './client.js';
+import {
+  anyFieldIn,
+  COQL_IN_MAX,
+  coqlString,
+  EMAIL_FIELDS,
+  PHONE_FIELDS,
+  packByValues,
+  phoneForms,
+  valuesOfKind,
+} from './identity-query.js';
 import type { ZohoOptions } from './index.js';
 import { toCrmRecord } from './map.js';
 import {
@@ -42,7 +52,6 @@ export const PER_PAGE = 200;
 /** `page` reaches the first 2,000 records; beyond that only `page_token` works. */
 export const DISCRETE_PAGE_LIMIT = 2000 / PER_PAGE;
 export const BATCH = 100;
-const COQL_IN_MAX = 50;
 const REDACTED = '[redacted]';
 
 const checkpointSchema = z.object({
@@ -99,14 +108,12 @@ function chunk<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/** COQL credits by LIMIT: https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html */
 function coqlCost(limit: number): number {
   return limit <= 200 ? 1 : limit <= 1000 ? 2 : 3;
 }
-
-/** COQL string literal. */
-function lit(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
+/** Rows one COQL call returns at most. */
+const COQL_LIMIT_MAX = 2000;
 
 function vendorCode(err: unknown): string | undefined {
   if (!(err instanceof HttpError)) return undefined;
@@ -337,70 +344,99 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
   }
 
   // COQL: https://www.zoho.com/crm/developer/docs/api/v8/Get-Records-through-COQL-Query.html
-  const coql = async (ctx: OperationContext, query: string, limit: number): Promise<ZohoRecord[]> => {
+  // Credits follow LIMIT (1-200: 1, 201-1000: 2, 1001-2000: 3), so the cost is declared per call.
+  const coql = async (ctx: OperationContext, query: string, limit: number, offset = 0): Promise<ZohoRecord[]> => {
     const res = await call(
       ctx,
       'coql',
       'POST',
       '/crm/v8/coql',
-      { json: { select_query: `${query} limit ${limit}` } },
+      { json: { select_query: `${query} limit ${limit}${offset > 0 ? ` offset ${offset}` : ''}` } },
       { cost: coqlCost(limit), group: 'heavy' },
     );
     return client.parse(listEnvelope, res, 'a COQL query')?.data ?? [];
   };
 
+  /**
+   * Every row of a COQL query: a first call at LIMIT 200 (1 credit) answers the usual look-up; a full page
+   * goes on at LIMIT 2,000 (the per-call maximum) with OFFSET, in COQL's default order (record id).
+   */
+  const coqlAll = async (ctx: OperationContext, query: string): Promise<ZohoRecord[]> => {
+    const rows = await coql(ctx, query, PER_PAGE);
+    if (rows.length < PER_PAGE) return rows;
+    for (let offset = PER_PAGE; ; offset += COQL_LIMIT_MAX) {
+      const page = await coql(ctx, query, COQL_LIMIT_MAX, offset);
+      rows.push(...page);
+      if (page.length < COQL_LIMIT_MAX) return rows;
+    }
+  };
+
   const personFields = (module: ZohoModule) =>
     requiredFields(module).filter((n) => n !== 'Data_Processing_Basis_Details');
 
-  const identityCriteria = (module: ZohoModule, identity: Identity): string | null => {
-    if (identity.kind === 'email')
-      return `(Email = ${lit(identity.value)} or Secondary_Email = ${lit(identity.value)})`;
-    if (identity.kind === 'phone') return `(Phone = ${lit(identity.value)} or Mobile = ${lit(identity.value)})`;
-    void module;
-    return null;
-  };
+  const selectPeople = (module: ZohoModule, where: string) =>
+    `select ${personFields(module).join(', ')} from ${module} where ${where}`;
 
   // Search: https://www.zoho.com/crm/developer/docs/api/v8/search-records.html
-  const search = async (ctx: OperationContext, module: ZohoModule, identity: Identity): Promise<ZohoRecord[]> => {
-    const key = identity.kind === 'email' ? 'email' : 'phone';
+  const searchPhone = async (ctx: OperationContext, module: ZohoModule, phone: string): Promise<ZohoRecord[]> => {
     const rows: ZohoRecord[] = [];
     for (let page = 1; page <= DISCRETE_PAGE_LIMIT; page++) {
       const res = await call(ctx, 'search', 'GET', `/crm/v8/${module}/search`, {
-        query: { [key]: identity.value, fields: requiredFields(module).join(','), per_page: PER_PAGE, page },
+        query: { phone, fields: requiredFields(module).join(','), per_page: PER_PAGE, page },
       });
       const env = client.parse(listEnvelope, res, `a ${module} search`);
       rows.push(...(env?.data ?? []));
       if (!env?.info?.more_records) return rows;
     }
     // Search stops at 2,000 hits (LIMIT_REACHED): COQL reaches the rest.
-    const criteria = identityCriteria(module, identity);
-    return criteria
-      ? coql(ctx, `select ${personFields(module).join(', ')} from ${module} where ${criteria}`, 2000)
-      : rows;
+    return coqlAll(ctx, selectPeople(module, anyFieldIn(PHONE_FIELDS, phoneForms(phone))));
   };
 
+  /** The phone identities a row holds in one of the forms COQL was asked for. */
+  const phoneHits = (row: ZohoRecord, formsByPhone: Map<string, Set<string>>): string[] => {
+    const held = PHONE_FIELDS.map((f) => row[f]).filter((v): v is string => typeof v === 'string');
+    return [...formsByPhone].filter(([, forms]) => held.some((v) => forms.has(v.trim()))).map(([p]) => p);
+  };
+
+  /**
+   * People by identities with one COQL call per module per chunk (50 emails, or phones up to 50 forms),
+   * not per person: COQL has no indexing delay, search does. With `fresh` (verify, opt-out) only COQL is
+   * used; otherwise a phone that no COQL form matched in any module is also searched (Zoho's phone search
+   * reaches numbers typed in other ways), one search per such phone and module.
+   */
   const findIn = async (ctx: OperationContext, identities: Identity[], fresh: boolean): Promise<CrmRecord[]> => {
     const found = new Map<string, CrmRecord>();
+    const vendorRefs: RecordRef[] = [];
     for (const identity of identities) {
-      if (identity.kind === 'vendor_id') {
-        const [sys, object, id] = identity.value.split(':');
-        if (sys === system && object && id && isModule(object)) {
-          const [rec] = await get([{ system, object, id }], ctx);
-          if (rec) found.set(`${object}:${id}`, rec);
-        }
-        continue;
-      }
-      for (const module of PERSON_MODULES) {
-        let rows = fresh ? [] : await search(ctx, module, identity);
-        // Search lags indexing (204 for fresh writes); COQL has no delay.
-        if (rows.length === 0) {
-          const criteria = identityCriteria(module, identity);
-          if (criteria)
-            rows = await coql(ctx, `select ${personFields(module).join(', ')} from ${module} where ${criteria}`, 200);
-        }
-        for (const r of rows) found.set(`${module}:${r.id}`, toCrmRecord(system, module, r));
+      if (identity.kind !== 'vendor_id') continue;
+      const [sys, object, id] = identity.value.split(':');
+      if (sys === system && object && id && isModule(object)) vendorRefs.push({ system, object, id });
+    }
+    if (vendorRefs.length > 0)
+      for (const rec of await get(vendorRefs, ctx)) if (rec) found.set(`${rec.ref.object}:${rec.ref.id}`, rec);
+
+    const emails = valuesOfKind(identities, 'email');
+    const formsByPhone = new Map(valuesOfKind(identities, 'phone').map((p) => [p, phoneForms(p)] as const));
+    const phoneGroups = packByValues([...formsByPhone.keys()], (p) => formsByPhone.get(p) ?? [], COQL_IN_MAX);
+    const unmatched = new Set(formsByPhone.keys());
+    const keep = (module: ZohoModule, rows: ZohoRecord[]) => {
+      for (const r of rows) found.set(`${module}:${r.id}`, toCrmRecord(system, module, r));
+    };
+    for (const module of PERSON_MODULES) {
+      for (const batch of chunk(emails, COQL_IN_MAX))
+        keep(module, await coqlAll(ctx, selectPeople(module, anyFieldIn(EMAIL_FIELDS, batch))));
+      for (const group of phoneGroups) {
+        const forms = group.flatMap((p) => formsByPhone.get(p) ?? []).slice(0, COQL_IN_MAX);
+        const hits = await coqlAll(ctx, selectPeople(module, anyFieldIn(PHONE_FIELDS, forms)));
+        const groupForms = new Map(group.map((p) => [p, new Set(formsByPhone.get(p))] as const));
+        for (const r of hits) for (const p of phoneHits(r, groupForms)) unmatched.delete(p);
+        keep(module, hits);
       }
     }
+    // A phone that no COQL form found in any module may be typed another way: Zoho's phone search.
+    if (!fresh)
+      for (const phone of unmatched)
+        for (const module of PERSON_MODULES) keep(module, await searchPhone(ctx, module, phone));
     return [...found.values()];
   };
 
@@ -442,7 +478,7 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
     const ids = [...new Set(persons.map((p) => p.id))];
     const out: CrmRecord[] = [];
     for (const batch of chunk(ids, COQL_IN_MAX)) {
-      const list = batch.map(lit).join(', ');
+      const list = batch.map(coqlString).join(', ');
       const queries: [ActivityModule, string][] = [
         ['Notes', `select ${requiredFields('Notes').join(', ')} from Notes where Parent_Id in (${list})`],
         [
@@ -455,10 +491,10 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
         ],
       ];
       for (const [module, q] of queries) {
-        for (let offset = 0; ; offset += 2000) {
-          const rows = await coql(ctx, `${q} offset ${offset}`.replace(/ offset 0$/, ''), 2000);
+        for (let offset = 0; ; offset += COQL_LIMIT_MAX) {
+          const rows = await coql(ctx, q, COQL_LIMIT_MAX, offset);
           out.push(...rows.map((r) => toCrmRecord(system, module, r)));
-          if (rows.length < 2000) break;
+          if (rows.length < COQL_LIMIT_MAX) break;
         }
       }
     }

@@ -1,6 +1,8 @@
 import { HttpError, type Page } from '@custodian/core';
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+// The COQL parser of the sandbox look-alike reads back the queries the connector sends.
+import { parseCoql } from '../../../packages/sandbox/src/zoho/coql.js';
 import { classifyZohoError } from '../src/index.js';
 import {
   captureLogger,
@@ -388,36 +390,173 @@ describe('incremental read', () => {
 });
 
 describe('find', () => {
-  it('searches by email and falls back to COQL when search lags (204)', async () => {
+  type CoqlBody = { select_query: string };
+  /** A COQL answer as documented: `data[]` with the selected fields, `info.count` and `info.more_records`. */
+  const coqlReply = (data: Record<string, unknown>[], more = false) => ({
+    data,
+    info: { count: data.length, more_records: more },
+  });
+  const where = (query: string) => parseCoql(query).where;
+
+  it('looks a batch of emails up with one COQL call per module per 50 emails, and no search', async () => {
     token();
-    const coql: string[] = [];
+    const emails = Array.from({ length: 120 }, (_, i) => `person${i}@example.org`);
+    const queries: string[] = [];
     nock(API)
-      .get('/crm/v8/Contacts/search')
-      .query((q) => q.email === EMAIL && typeof q.fields === 'string')
-      .reply(200, {
-        data: [{ id: 'c1', Email: EMAIL }],
-        info: { more_records: false, count: 1, page: 1, per_page: 200 },
-      })
-      .get('/crm/v8/Leads/search')
-      .query(true)
-      .reply(204)
-      .post('/crm/v8/coql', (b: { select_query: string }) => {
-        coql.push(b.select_query);
+      .post('/crm/v8/coql', (b: CoqlBody) => {
+        queries.push(b.select_query);
         return true;
       })
-      .reply(200, { data: [{ id: 'l9', Email: EMAIL }], info: { count: 1, more_records: false } });
+      .times(6)
+      .reply((_uri, body) => {
+        const q = (body as CoqlBody).select_query;
+        const { module, where: w } = parseCoql(q);
+        // Answer the first email of the chunk, as the module's record.
+        const first = w?.op === 'or' && w.left.op === 'in' ? String(w.left.values[0]) : '';
+        return [200, coqlReply([{ id: `${module}-${first}`, Email: first }])];
+      });
     const c = await connect();
-    const found = await c.find([{ kind: 'email', value: EMAIL }]);
-    expect(found.map((r) => `${r.ref.object}:${r.ref.id}`).sort()).toEqual(['Contacts:c1', 'Leads:l9']);
-    expect(coql[0]).toMatch(/from Leads where \(Email = 'ada.lovelace@example.org' or Secondary_Email = /);
+    const found = await c.find(emails.map((value) => ({ kind: 'email' as const, value })));
+    expect(queries).toHaveLength(6);
+    expect(queries.filter((q) => q.includes(' from Contacts '))).toHaveLength(3);
+    expect(queries.filter((q) => q.includes(' from Leads '))).toHaveLength(3);
+    for (const q of queries) {
+      expect(q).toMatch(
+        /^select .* from (Contacts|Leads) where \(Email in \(.*\) or Secondary_Email in \(.*\)\) limit 200$/,
+      );
+      const w = where(q);
+      expect(w?.op === 'or' && w.left.op === 'in' && w.right.op === 'in').toBe(true);
+      if (w?.op === 'or' && w.left.op === 'in') expect(w.left.values.length).toBeLessThanOrEqual(50);
+    }
+    const asked = queries
+      .filter((q) => q.includes(' from Contacts '))
+      .flatMap((q) => {
+        const w = where(q);
+        return w?.op === 'or' && w.left.op === 'in' ? w.left.values : [];
+      });
+    expect(asked).toEqual(emails);
+    expect(found.map((r) => `${r.ref.object}:${r.ref.id}`).sort()).toEqual(
+      ['Contacts', 'Leads'].flatMap((m) => [0, 50, 100].map((i) => `${m}:${m}-person${i}@example.org`)).sort(),
+    );
   });
 
-  it('reaches past the 2,000-hit search cap with COQL', async () => {
+  it('escapes quotes and backslashes: an email cannot end the literal or add criteria', async () => {
     token();
-    const page = (n: number) =>
-      Array.from({ length: 200 }, (_, i) => ({ id: `s${n}-${i}`, Email: `shared-${n}-${i}@example.org` }));
+    const tricky = ["o'brien@example.org", "x') or (Email is not null", 'back\\slash@example.org'];
+    const queries: string[] = [];
+    nock(API)
+      .post('/crm/v8/coql', (b: CoqlBody) => {
+        queries.push(b.select_query);
+        return true;
+      })
+      .twice()
+      .reply(204);
+    const c = await connect();
+    expect(await c.find(tricky.map((value) => ({ kind: 'email' as const, value })))).toEqual([]);
+    expect(queries[0]).toContain("'o\\'brien@example.org'");
+    expect(queries[0]).toContain("'back\\\\slash@example.org'");
+    // Parsed back, the WHERE is still two `in` lists holding exactly the three values.
+    const w = where(queries[0] as string);
+    expect(w).toEqual({
+      op: 'or',
+      left: { op: 'in', field: 'Email', values: tricky },
+      right: { op: 'in', field: 'Secondary_Email', values: tricky },
+    });
+  });
+
+  it('pages a full COQL answer: LIMIT 200 first (1 credit), then LIMIT 2000 with OFFSET', async () => {
+    token();
+    const rows = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ id: `s${from + i}`, Email: EMAIL }));
+    const queries: string[] = [];
+    nock(API)
+      .post('/crm/v8/coql', (b: CoqlBody) => {
+        queries.push(b.select_query);
+        return b.select_query.includes(' from Contacts ');
+      })
+      .reply(200, coqlReply(rows(0, 200), true))
+      .post('/crm/v8/coql', (b: CoqlBody) => b.select_query.endsWith('limit 2000 offset 200'))
+      .reply(200, coqlReply(rows(200, 2000), true))
+      .post('/crm/v8/coql', (b: CoqlBody) => b.select_query.endsWith('limit 2000 offset 2200'))
+      .reply(200, coqlReply(rows(2200, 3)))
+      .post('/crm/v8/coql', (b: CoqlBody) => {
+        queries.push(b.select_query);
+        return b.select_query.includes(' from Leads ');
+      })
+      .reply(204);
+    const c = await connect();
+    const found = await c.find([{ kind: 'email', value: EMAIL }]);
+    expect(found).toHaveLength(2203);
+    expect(new Set(found.map((r) => r.ref.id)).size).toBe(2203);
+    expect(queries.at(-1)).toMatch(/from Leads .* limit 200$/);
+  });
+
+  it('looks phones up in their stored forms by COQL, and searches only a phone COQL did not find', async () => {
+    token();
+    const found1 = '+4915112345678';
+    const missing = '+14155550123';
+    const phoneQueries: string[] = [];
+    const searched: string[] = [];
+    nock(API)
+      .post('/crm/v8/coql', (b: CoqlBody) => {
+        phoneQueries.push(b.select_query);
+        return b.select_query.includes(' from Contacts ');
+      })
+      // Stored as typed: the national form of the German number.
+      .reply(200, coqlReply([{ id: 'c2', Phone: '01511 2345678' }]))
+      .post('/crm/v8/coql', (b: CoqlBody) => {
+        phoneQueries.push(b.select_query);
+        return b.select_query.includes(' from Leads ');
+      })
+      .reply(204)
+      .get('/crm/v8/Contacts/search')
+      .query((q) => {
+        searched.push(String(q.phone));
+        return typeof q.fields === 'string';
+      })
+      .reply(204)
+      .get('/crm/v8/Leads/search')
+      .query((q) => {
+        searched.push(String(q.phone));
+        return typeof q.fields === 'string';
+      })
+      .reply(200, { data: [{ id: 'l2', Mobile: '(415) 555 0123' }], info: { more_records: false, count: 1 } });
+    const c = await connect();
+    const found = await c.find([
+      { kind: 'phone', value: found1 },
+      { kind: 'phone', value: missing },
+    ]);
+    expect(found.map((r) => `${r.ref.object}:${r.ref.id}`).sort()).toEqual(['Contacts:c2', 'Leads:l2']);
+    expect(phoneQueries).toHaveLength(2);
+    const w = where(phoneQueries[0] as string);
+    expect(w?.op === 'or' && w.left.op === 'in' && w.left.field === 'Phone').toBe(true);
+    const forms = w?.op === 'or' && w.left.op === 'in' ? w.left.values : [];
+    expect(forms).toEqual(
+      expect.arrayContaining([found1, '01511 2345678', '+49 1511 2345678', missing, '(415) 555-0123']),
+    );
+    // Only the phone no COQL form matched is searched, in both modules.
+    expect(searched).toEqual([missing, missing]);
+  });
+
+  it('verify and opt-out read back by COQL only: a phone COQL does not find is not searched', async () => {
+    token();
+    nock(API)
+      .post('/crm/v8/coql', (b: CoqlBody) => b.select_query.includes('Phone in ('))
+      .twice()
+      .reply(204);
+    const c = await connect();
+    const res = await c.verifyErased([], [{ kind: 'phone', value: '+4915112345678' }]);
+    expect(res).toEqual([]);
+  });
+
+  it('reaches past the 2,000-hit phone search cap with COQL', async () => {
+    token();
+    const page = (n: number) => Array.from({ length: 200 }, (_, i) => ({ id: `s${n}-${i}`, Phone: '+1 415' }));
     let coqlQuery = '';
     nock(API)
+      .post('/crm/v8/coql')
+      .twice()
+      .reply(204)
       .get('/crm/v8/Contacts/search')
       .query(true)
       .times(10)
@@ -425,37 +564,33 @@ describe('find', () => {
         const n = Number(new URL(uri, API).searchParams.get('page'));
         return [200, { data: page(n), info: { more_records: true, page: n, per_page: 200, count: 200 } }];
       })
-      .post('/crm/v8/coql', (b: { select_query: string }) => {
+      .post('/crm/v8/coql', (b: CoqlBody) => {
         coqlQuery = b.select_query;
         return true;
       })
-      .reply(200, { data: [{ id: 'all-1' }, { id: 'all-2' }], info: { count: 2, more_records: false } })
+      .reply(200, coqlReply([{ id: 'all-1' }, { id: 'all-2' }]))
       .get('/crm/v8/Leads/search')
       .query(true)
-      .reply(204)
-      .post('/crm/v8/coql')
       .reply(204);
     const c = await connect();
-    const found = await c.find([{ kind: 'email', value: EMAIL }]);
+    const found = await c.find([{ kind: 'phone', value: '+14155550123' }]);
     expect(found.map((r) => r.ref.id)).toEqual(['all-1', 'all-2']);
-    expect(coqlQuery).toMatch(/from Contacts where .* limit 2000$/);
+    expect(coqlQuery).toMatch(/from Contacts where \(Phone in \(.*\) or Mobile in \(.*\)\) limit 200$/);
   });
 
-  it('searches by phone', async () => {
+  it('looks vendor ids up in one Get Records call per module', async () => {
     token();
     nock(API)
-      .get('/crm/v8/Contacts/search')
-      .query((q) => q.phone === '+4915112345678')
-      .reply(200, { data: [{ id: 'c2', Phone: '+4915112345678' }], info: { more_records: false } })
-      .get('/crm/v8/Leads/search')
-      .query((q) => q.phone === '+4915112345678')
-      .reply(200, { data: [{ id: 'l2', Mobile: '+4915112345678' }], info: { more_records: false } });
+      .get('/crm/v8/Contacts')
+      .query((q) => q.ids === '1,2')
+      .reply(200, { data: [{ id: '1', Email: EMAIL }] });
     const c = await connect();
-    const found = await c.find([{ kind: 'phone', value: '+4915112345678' }]);
-    expect(found.map((r) => r.canonical.phone ?? r.canonical.mobilePhone)).toEqual([
-      '+4915112345678',
-      '+4915112345678',
+    const found = await c.find([
+      { kind: 'vendor_id', value: 'zoho-eu:Contacts:1' },
+      { kind: 'vendor_id', value: 'zoho-eu:Contacts:2' },
+      { kind: 'vendor_id', value: 'other:Contacts:3' },
     ]);
+    expect(found.map((r) => r.ref.id)).toEqual(['1']);
   });
 });
 
@@ -761,8 +896,7 @@ describe('limits and errors', () => {
     const { logger, lines } = captureLogger();
     token();
     nock(API)
-      .get('/crm/v8/Contacts/search')
-      .query(true)
+      .post('/crm/v8/coql')
       .reply(500, {
         code: 'INTERNAL_ERROR',
         details: { email: EMAIL },

@@ -189,7 +189,7 @@ export function conditionCount(cond: Cond | null): number {
   return 1;
 }
 
-/** Equality conditions on a field, for index lookups (`Email = 'x'` anywhere under an `or`). */
+/** Equality conditions on a field, for index lookups (`Email = 'x'` or `Email in (...)` anywhere under an `or`). */
 export function equalities(cond: Cond | null, fields: string[]): string[] | null {
   if (!cond) return null;
   if (cond.op === 'or') {
@@ -200,5 +200,13 @@ export function equalities(cond: Cond | null, fields: string[]): string[] | null
   if (cond.op === 'and') return null;
   if (cond.op === 'cmp' && cond.cmp === '=' && fields.includes(cond.field) && typeof cond.value === 'string')
     return [cond.value];
+  if (cond.op === 'in' && fields.includes(cond.field)) return cond.values.map(String);
   return null;
+}
+
+/** Largest value list of an `in` in the WHERE clause (Zoho allows 50). */
+export function largestIn(cond: Cond | null): number {
+  if (!cond) return 0;
+  if (cond.op === 'and' || cond.op === 'or') return Math.max(largestIn(cond.left), largestIn(cond.right));
+  return cond.op === 'in' ? cond.values.length : 0;
 }

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { SeedWorld } from '../kit/seed-types.js';
 import type { SandboxRequest, SandboxResponse, VendorApp } from '../kit/types.js';
-import { CoqlSyntaxError, conditionCount, equalities, matches, parseCoql } from './coql.js';
+import { CoqlSyntaxError, conditionCount, equalities, largestIn, matches, parseCoql } from './coql.js';
 import { FIELD_METADATA, ZOHO_MODULES, type ZohoModuleName, type ZohoRow, ZohoStore, zohoTime } from './store.js';
 
 export { ZohoStore } from './store.js';
@@ -34,6 +34,7 @@ const PER_PAGE_MAX = 200;
 const DISCRETE_LIMIT = 2000;
 const TOKEN_REACH = 100_000;
 const MAX_FIELDS = 50;
+const COQL_IN_MAX = 50;
 const BATCH = 100;
 
 const error = (
@@ -276,6 +277,9 @@ export function createZohoApp(world: SeedWorld, options: ZohoAppOptions = {}): V
       return error(400, 'LIMIT_EXCEEDED', 'select allows 50 fields', { limit: MAX_FIELDS });
     if (conditionCount(parsed.where) > 25)
       return error(400, 'LIMIT_EXCEEDED', 'where allows 25 conditions', { limit: 25 });
+    // COQL limitations: `in` takes up to 50 values. https://www.zoho.com/crm/developer/docs/api/v8/COQL-Limitations.html
+    if (largestIn(parsed.where) > COQL_IN_MAX)
+      return error(400, 'LIMIT_EXCEEDED', 'in allows 50 values', { limit: COQL_IN_MAX });
     if (parsed.limit > 2000) return error(400, 'LIMIT_EXCEEDED', 'limit is at most 2000', { limit: 2000 });
     if (parsed.offset + parsed.limit > TOKEN_REACH)
       return error(400, 'LIMIT_EXCEEDED', 'offset reaches 100000 records', { limit: TOKEN_REACH });
