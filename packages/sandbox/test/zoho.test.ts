@@ -175,6 +175,51 @@ describe('Zoho look-alike', () => {
     });
   });
 
+  it('answers COQL `in (...)` lists joined by `or`, reads escaped quotes, caps `in` at 50 values and refuses malformed queries', async () => {
+    const { a } = app();
+    const rows = a.store
+      .sortedIndex('Contacts')
+      .slice(0, 3)
+      .map(({ id }) => a.store.get(id) as unknown as { id: string; Email: string; Phone: string });
+    const coql = (select_query: string) => body(a, req('POST', '/crm/v8/coql', { body: { select_query } }));
+    const list = (values: string[]) =>
+      values.map((v) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ');
+    const emails = [...rows.map((r) => r.Email.toUpperCase()), "o'brien@example.org"];
+    const byEmail = await coql(
+      `select Email from Contacts where (Email in (${list(emails)}) or Secondary_Email in (${list(emails)})) limit 200`,
+    );
+    expect(byEmail.status).toBe(200);
+    const emailRows = (byEmail.body as { data: { id: string; Email: string }[] }).data;
+    expect(emailRows.map((r) => r.id)).toEqual(expect.arrayContaining(rows.map((r) => r.id)));
+    // Case-insensitive, as Zoho compares: duplicates holding the same addresses come back too, nothing else.
+    for (const r of emailRows) expect(emails.map((e) => e.toLowerCase())).toContain(r.Email.toLowerCase());
+    const phones = rows.map((r) => r.Phone);
+    const byPhone = await coql(
+      `select Phone from Contacts where (Phone in (${list(phones)}) or Mobile in (${list(phones)}))`,
+    );
+    expect((byPhone.body as { data: { id: string }[] }).data.map((r) => r.id)).toEqual(
+      expect.arrayContaining(rows.map((r) => r.id)),
+    );
+    // A quote inside a literal stays inside it: no record has this address, and nothing else matches.
+    expect(
+      (await coql(`select Email from Contacts where Email in (${list(["x') or (Email is not null"])})`)).status,
+    ).toBe(204);
+    const fiftyOne = Array.from({ length: 51 }, (_, i) => `p${i}@example.org`);
+    expect((await coql(`select Email from Contacts where Email in (${list(fiftyOne)})`)).body).toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      details: { limit: 50 },
+    });
+    for (const broken of [
+      "select Email from Contacts where Email in ('a@example.org'",
+      "select Email from Contacts where Email in ('a@example.org' 'b@example.org')",
+      "select Email from Contacts where Email = 'unterminated",
+    ]) {
+      const res = await coql(broken);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'SYNTAX_ERROR', status: 'error' });
+    }
+  });
+
   it('answers framework faults in Zoho shapes and reports credits', () => {
     const { a } = app();
     expect(a.responses.unauthorized()).toMatchObject({ status: 401, body: { code: 'INVALID_TOKEN', status: 'error' } });
