@@ -33,6 +33,10 @@ function calls(method: string, endpoint: string): number {
   return server.log.count({ vendor: 'zoho', endpoint: `${method} ${endpoint}` });
 }
 
+function searches(): number {
+  return calls('GET', '/crm/v8/Contacts/search') + calls('GET', '/crm/v8/Leads/search');
+}
+
 async function readAll(stream: string, checkpoint: Record<string, unknown> | null, stopAfter = Infinity) {
   const pages: Page[] = [];
   for await (const page of c.read(stream, checkpoint)) {
@@ -96,6 +100,28 @@ describe('Zoho connector against the sandbox', () => {
       expect(pages.flatMap((p) => p.records).length).toBe(app.store.sortedIndex(stream as 'Notes').length);
     }
     expect(activities).toBeGreaterThan(0);
+  });
+
+  it('finds N people in ceil(N/50) COQL calls per module for emails, and their phones without a search per person', async () => {
+    const people = [...synced.values()].filter((r) => r.ref.object === 'Contacts' && r.canonical.email).slice(0, 120);
+    const emails = [...new Set(people.map((r) => (r.canonical.email as string).toLowerCase()))];
+    const expected = [...synced.values()]
+      .filter((r) => [r.canonical.email, r.canonical.secondaryEmail].some((e) => e && emails.includes(e.toLowerCase())))
+      .map((r) => `${r.ref.object}:${r.ref.id}`)
+      .sort();
+    const before = { coql: calls('POST', '/crm/v8/coql'), search: searches() };
+    const byEmail = await c.find(emails.map((value) => ({ kind: 'email' as const, value })));
+    expect(byEmail.map((r) => `${r.ref.object}:${r.ref.id}`).sort()).toEqual(expected);
+    expect(calls('POST', '/crm/v8/coql') - before.coql).toBe(2 * Math.ceil(emails.length / 50));
+    expect(searches() - before.search).toBe(0);
+
+    const phones = [...new Set(people.map((r) => r.canonical.phone).filter((p): p is string => !!p))];
+    const mid = { coql: calls('POST', '/crm/v8/coql'), search: searches() };
+    const byPhone = await c.find(phones.map((value) => ({ kind: 'phone' as const, value })));
+    expect(byPhone.map((r) => r.ref.id)).toEqual(expect.arrayContaining(people.map((r) => r.ref.id)));
+    // Every phone is stored in a form COQL asks for: no search; a few forms per phone share a call.
+    expect(searches() - mid.search).toBe(0);
+    expect(calls('POST', '/crm/v8/coql') - mid.coql).toBeLessThanOrEqual(2 * Math.ceil(phones.length / 10));
   });
 
   it('finds a person by email and phone, erases with purge, verifies, and the next sync reports the deletion', async () => {
