@@ -579,10 +579,10 @@ export function createHubSpotApp(
         },
       }),
     },
-    // The ten-secondly burst skips search (the spec's x-hubspot-rate-limit-exemptions: ten-secondly);
+    // The ten-secondly burst is rolling (policyName TEN_SECONDLY_ROLLING) and skips search (the spec's x-hubspot-rate-limit-exemptions: ten-secondly);
     // search has its own window of 5 per second.
     rateLimits: [
-      { windowMs: 10_000, max: burst, group: (req) => (isSearch(req) ? null : 'burst') },
+      { windowMs: 10_000, max: burst, rolling: true, group: (req) => (isSearch(req) ? null : 'burst') },
       { windowMs: 1_000, max: SEARCH_PER_SECOND, group: (req) => (isSearch(req) ? 'search' : null) },
     ],
     usageHeaders(dailyUsed, windows) {
