@@ -199,7 +199,17 @@ export function createHubSpotApp(
       // Sorted by modification time: walk the (time, id) index; filters on time and id need no record.
       const indexed = new Set(['hs_object_id', modifiedProp(type)]);
       const cheap = groups.every((g) => g.filters.every((f) => indexed.has(f.propertyName)));
-      for (const entry of portal.byModified(type, dir < 0)) {
+      // Every group bounding the time from below lets the walk start at the earliest bound.
+      const lowerBounds = groups.map((g) =>
+        Math.max(
+          ...g.filters
+            .filter((f) => f.propertyName === modifiedProp(type) && (f.operator === 'GT' || f.operator === 'GTE'))
+            .map((f) => numeric(f.propertyName, f.value))
+            .filter((t) => !Number.isNaN(t)),
+        ),
+      );
+      const since = groups.length ? Math.min(...lowerBounds) : Number.NEGATIVE_INFINITY;
+      for (const entry of portal.byModified(type, dir < 0, since)) {
         if (!cheap || entry.changed) {
           const r = entry.changed ?? portal.generate(type, String(entry.id));
           if (r && matches(r)) take(r);

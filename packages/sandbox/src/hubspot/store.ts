@@ -277,22 +277,31 @@ export class HubSpotStore {
   /**
    * Every record in (modification time, id) order, ascending or descending: the base index with erased and
    * changed records left out, merged with the overlay sorted now. Base entries carry no record: the
-   * caller generates one only when it needs more than the time and id.
+   * caller generates one only when it needs more than the time and id. Entries before `since` (epoch ms)
+   * are left out, found by binary search: an incremental search does not walk the whole portal.
    */
-  *byModified(type: HsObjectType, descending: boolean): Generator<IndexedEntry> {
+  *byModified(type: HsObjectType, descending: boolean, since = Number.NEGATIVE_INFINITY): Generator<IndexedEntry> {
     const index = this.modifiedIndex(type);
     const overlay = this.overlay.get(type) as Map<string, HsRecord>;
     const gone = this.gone.get(type) as Set<string>;
     const changed = [...overlay.values()]
       .map((r) => ({ t: modifiedMs(type, r), id: Number(r.id), changed: r }))
+      .filter((e) => e.t >= since)
       .sort((a, b) => a.t - b.t || a.id - b.id);
     if (descending) changed.reverse();
     const before = (a: { t: number; id: number }, b: { t: number; id: number }) =>
       descending ? a.t > b.t || (a.t === b.t && a.id > b.id) : a.t < b.t || (a.t === b.t && a.id < b.id);
-    const n = index.t.length;
+    let first = 0;
+    let end = index.t.length;
+    while (first < end) {
+      const mid = (first + end) >> 1;
+      if ((index.t[mid] as number) < since) first = mid + 1;
+      else end = mid;
+    }
+    const n = index.t.length - first;
     let c = 0;
     for (let k = 0; k < n; k++) {
-      const at = descending ? n - 1 - k : k;
+      const at = descending ? index.t.length - 1 - k : first + k;
       const entry = { t: index.t[at] as number, id: index.id[at] as number };
       const key = String(entry.id);
       if (gone.has(key) || overlay.has(key)) continue;
