@@ -152,6 +152,36 @@ describe('vendor server kit', () => {
     for (let i = 0; i < 5; i++) expect((await get('/a')).status).toBe(200);
   });
 
+  it('a rolling window counts the calls of the last windowMs and waits for the oldest to leave it', async () => {
+    let clock = 1_000_000;
+    const app = echoApp([{ windowMs: 10_000, max: 3, rolling: true }]);
+    const server = await serve(app, { now: () => clock });
+    const get = () => fetch(`${server.url}/a`, { headers: auth });
+    expect((await get()).status).toBe(200); // t=0
+    clock += 4_000;
+    expect((await get()).status).toBe(200); // t=4s
+    clock += 4_000;
+    const third = await get(); // t=8s
+    expect(third.status).toBe(200);
+    expect(third.headers.get('x-remaining')).toBe('0/3');
+    clock += 1_000;
+    const full = await get(); // t=9s: the call at t=0 is still in the window, it leaves at t=10s
+    expect(full.status).toBe(429);
+    expect(((await full.json()) as { ms: number }).ms).toBe(1_000);
+    clock += 1_000;
+    // t=10s: a fixed window starting at t=0 would have reset and allowed three; a rolling one frees one slot.
+    expect((await get()).status).toBe(200);
+    const again = await get();
+    expect(again.status).toBe(429);
+    expect(((await again.json()) as { ms: number }).ms).toBe(4_000); // the call at t=4s leaves at t=14s
+    clock += 4_000;
+    expect((await get()).status).toBe(200);
+    // refused calls are not counted: after a quiet window the whole allowance is back
+    clock += 10_000;
+    for (let i = 0; i < 3; i++) expect((await get()).status).toBe(200);
+    expect((await get()).status).toBe(429);
+  });
+
   it('limits requests in flight per token (concurrency), counting the latency, and frees the slot on answer', async () => {
     const server = await serve({ ...echoApp(), maxConcurrentPerToken: 2 }, { knobs: { latencyMs: 300 } });
     const get = (token: string) => fetch(`${server.url}/a`, { headers: { authorization: `Bearer ${token}` } });

@@ -1,16 +1,19 @@
 /**
  * HubSpot CRM v3 look-alike over the seed world. Shapes follow vendor-facts.md §1 and the public spec
  * (https://github.com/HubSpot/HubSpot-public-api-spec-collection). Contacts, notes, companies and deals
- * are built from the world on first use (./seed.ts); changes are kept in the same maps. Limits as the
+ * are derived from the world on demand and only changes are kept (./store.ts), so a million-person
+ * portal is served without building it. Limits as the
  * Professional tier (burst per 10 s, search 5 per second on its own, daily), 414 past the URL limit.
  * Where the docs leave a shape open a comment says so.
  */
 import { randomUUID } from 'node:crypto';
 import type { SeedWorld } from '../kit/seed-types.js';
 import type { SandboxRequest, SandboxResponse, VendorApp } from '../kit/types.js';
-import { createdProperty, type HsObjectType, type HsRecord, modifiedProperty, seedPortal } from './seed.js';
+import { createdProperty, HS_OBJECT_TYPES, type HsObjectType, type HsRecord, modifiedProperty } from './seed.js';
+import { HubSpotStore } from './store.js';
 
 export type { HsObjectType, HsRecord } from './seed.js';
+export { HubSpotStore } from './store.js';
 
 /**
  * Longest request URL (path and query) the look-alike accepts before answering 414. HubSpot publishes no
@@ -48,11 +51,16 @@ export function createHubSpotApp(
   world: SeedWorld,
   options: HubSpotAppOptions = {},
 ): VendorApp & {
-  objects(type: HsObjectType): Map<string, HsRecord>;
+  /**
+   * Every record of a type, for tests and benchmarks to inspect. Walking it generates the whole type;
+   * records it hands out are moved into the overlay, so editing one in place sticks (as on a real portal).
+   */
+  objects(type: HsObjectType): ReadonlyMap<string, HsRecord>;
+  store: HubSpotStore;
 } {
   const tokens = new Map<string, number>();
   for (const t of options.privateAppTokens ?? []) tokens.set(t, Number.POSITIVE_INFINITY);
-  let portal: Record<HsObjectType, Map<string, HsRecord>> | null = null;
+  const portal = new HubSpotStore(world);
   const blocklist = new Set<string>();
   /** email -> subscription id -> the legal basis recorded with the unsubscribe. */
   const unsubscribed = new Map<string, Map<string, { legalBasis?: string; legalBasisExplanation?: string }>>();
@@ -60,10 +68,7 @@ export function createHubSpotApp(
   const unsubscribedAll = new Map<string, string>();
   const clock = () => Date.now();
 
-  const store = (type: string): Map<string, HsRecord> | null => {
-    portal ??= seedPortal(world);
-    return (portal as Record<string, Map<string, HsRecord>>)[type] ?? null;
-  };
+  const isType = (type: string): type is HsObjectType => (HS_OBJECT_TYPES as readonly string[]).includes(type);
   const modifiedProp = modifiedProperty;
   const touch = (type: string, r: HsRecord) => {
     const at = new Date(clock()).toISOString();
@@ -98,31 +103,33 @@ export function createHubSpotApp(
         : Number(v);
 
   function list(type: string, req: SandboxRequest): SandboxResponse {
-    const map = store(type);
-    if (!map) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
+    if (!isType(type)) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
     // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/get-crm-v3-objects-contacts
     const limit = Math.min(Number(req.query.get('limit') ?? 10), 100);
     const archived = req.query.get('archived') === 'true';
     const props = req.query.getAll('properties').flatMap((p) => p.split(','));
     const withAssoc = req.query.getAll('associations').join(',').includes('contacts');
-    const ids = [...map.values()].filter((r) => r.archived === archived).map((r) => r.id);
-    const after = req.query.get('after');
-    const start = after ? ids.findIndex((id) => Number(id) >= Number(after)) : 0;
-    const from = start < 0 ? ids.length : start;
-    const page = ids.slice(from, from + limit);
-    const next = ids[from + limit];
+    const after = Number(req.query.get('after') ?? 0);
+    // Ids in order from `after`, one more than the page to know the next cursor; nothing else is generated.
+    const page: HsRecord[] = [];
+    const source = archived ? portal.archived(type).filter((r) => Number(r.id) >= after) : portal.walk(type, after);
+    for (const r of source) {
+      if (r.archived !== archived) continue;
+      page.push(r);
+      if (page.length > limit) break;
+    }
+    const next = page.length > limit ? page.pop()?.id : undefined;
     return {
       status: 200,
       body: {
-        results: page.map((id) => view(type, map.get(id) as HsRecord, props, withAssoc)),
+        results: page.map((r) => view(type, r, props, withAssoc)),
         ...(next ? { paging: { next: { after: next, link: `?after=${next}` } } } : {}),
       },
     };
   }
 
   function search(type: string, req: SandboxRequest): SandboxResponse {
-    const map = store(type);
-    if (!map) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
+    if (!isType(type)) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
     const body = (req.body ?? {}) as {
       filterGroups?: { filters: { propertyName: string; operator: string; value?: string }[] }[];
       sorts?: (string | { propertyName: string; direction?: string })[];
@@ -135,8 +142,7 @@ export function createHubSpotApp(
     const after = Number(body.after ?? 0);
     // https://developers.hubspot.com/docs/api-reference/search/guide : "up to 10,000 total results"; past that HubSpot answers 400.
     if (after + limit > 10_000) return error(400, 'VALIDATION_ERROR', 'There was a problem with the request.');
-    const match = (r: HsRecord, f: { propertyName: string; operator: string; value?: string }) => {
-      const raw = r.properties[f.propertyName];
+    const match = (raw: string | null | undefined, f: { propertyName: string; operator: string; value?: string }) => {
       const a = numeric(f.propertyName, raw);
       const b = numeric(f.propertyName, f.value);
       const num = !Number.isNaN(a) && !Number.isNaN(b);
@@ -160,40 +166,91 @@ export function createHubSpotApp(
       }
     };
     const groups = body.filterGroups ?? [];
-    let hits = [...map.values()].filter(
-      (r) => !r.archived && (groups.length === 0 || groups.some((g) => g.filters.every((f) => match(r, f)))),
-    );
+    const matches = (r: HsRecord) =>
+      !r.archived &&
+      (groups.length === 0 || groups.some((g) => g.filters.every((f) => match(r.properties[f.propertyName], f))));
     const sort = body.sorts?.[0];
     const by = typeof sort === 'string' ? sort : sort?.propertyName;
     const dir = typeof sort === 'object' && sort.direction === 'DESCENDING' ? -1 : 1;
-    if (by)
-      hits = hits.sort(
-        (x, y) => dir * (numeric(by, x.properties[by]) - numeric(by, y.properties[by]) || Number(x.id) - Number(y.id)),
+    const page: HsRecord[] = [];
+    let total = 0;
+    const take = (r: HsRecord) => {
+      if (total >= after && total < after + limit) page.push(r);
+      total++;
+    };
+    // Candidates by the email index when every group asks for one email (how find looks people up).
+    const emails = groups.map((g) => g.filters.find((f) => f.propertyName === 'email' && f.operator === 'EQ')?.value);
+    const byEmail =
+      type === 'contacts' && groups.length > 0 && emails.every((e) => e !== undefined)
+        ? [...new Map(emails.flatMap((e) => portal.byEmail(e as string)).map((r) => [r.id, r])).values()]
+        : null;
+    if (byEmail || (by && by !== modifiedProp(type))) {
+      // Few candidates (an email in every group), or a sort the index does not keep: sort the matches here.
+      const source = byEmail ?? portal.walk(type);
+      const hits = [...source].filter(matches);
+      if (by)
+        hits.sort(
+          (x, y) =>
+            dir * (numeric(by, x.properties[by]) - numeric(by, y.properties[by]) || Number(x.id) - Number(y.id)),
+        );
+      else hits.sort((x, y) => Number(x.id) - Number(y.id));
+      for (const r of hits) take(r);
+    } else if (by) {
+      // Sorted by modification time: walk the (time, id) index; filters on time and id need no record.
+      const indexed = new Set(['hs_object_id', modifiedProp(type)]);
+      const cheap = groups.every((g) => g.filters.every((f) => indexed.has(f.propertyName)));
+      // Every group bounding the time from below lets the walk start at the earliest bound.
+      const lowerBounds = groups.map((g) =>
+        Math.max(
+          ...g.filters
+            .filter((f) => f.propertyName === modifiedProp(type) && (f.operator === 'GT' || f.operator === 'GTE'))
+            .map((f) => numeric(f.propertyName, f.value))
+            .filter((t) => !Number.isNaN(t)),
+        ),
       );
-    const page = hits.slice(after, after + limit);
+      const since = groups.length ? Math.min(...lowerBounds) : Number.NEGATIVE_INFINITY;
+      for (const entry of portal.byModified(type, dir < 0, since)) {
+        if (!cheap || entry.changed) {
+          const r = entry.changed ?? portal.generate(type, String(entry.id));
+          if (r && matches(r)) take(r);
+          continue;
+        }
+        // A base record (never archived) whose time and id answer every filter: generated only if on the page.
+        const raw = (prop: string) => (prop === 'hs_object_id' ? String(entry.id) : new Date(entry.t).toISOString());
+        if (groups.length && !groups.some((g) => g.filters.every((f) => match(raw(f.propertyName), f)))) continue;
+        if (total >= after && total < after + limit) page.push(portal.generate(type, String(entry.id)) as HsRecord);
+        total++;
+      }
+    } else {
+      for (const r of portal.walk(type)) if (matches(r)) take(r);
+    }
     return {
       status: 200,
       body: {
-        total: hits.length,
+        total,
         results: page.map((r) => view(type, r, body.properties ?? [], false)),
-        ...(after + limit < hits.length ? { paging: { next: { after: String(after + limit) } } } : {}),
+        ...(after + limit < total ? { paging: { next: { after: String(after + limit) } } } : {}),
       },
     };
   }
 
+  /** Contacts with this email (archived too), lowest id first. */
+  const contactsByEmail = (email: string) => portal.byEmail(email).sort((a, b) => Number(a.id) - Number(b.id));
+
   function batchRead(type: string, req: SandboxRequest): SandboxResponse {
-    const map = store(type);
-    if (!map) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
+    if (!isType(type)) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
     const body = req.body as { inputs: { id: string }[]; properties?: string[]; idProperty?: string };
     if (body.inputs.length > 100) return error(400, 'VALIDATION_ERROR', 'Batch size must be at most 100');
     const found: HsRecord[] = [];
     const missing: string[] = [];
     for (const { id } of body.inputs) {
-      const r = body.idProperty
-        ? [...map.values()].find(
-            (x) => !x.archived && (x.properties[body.idProperty ?? ''] ?? '').toLowerCase() === id.toLowerCase(),
-          )
-        : map.get(id);
+      const sameValue = (x: HsRecord) =>
+        !x.archived && (x.properties[body.idProperty ?? ''] ?? '').toLowerCase() === id.toLowerCase();
+      const r = !body.idProperty
+        ? portal.get(type, id)
+        : type === 'contacts' && body.idProperty === 'email'
+          ? contactsByEmail(id).find(sameValue)
+          : [...portal.walk(type)].find(sameValue);
       if (r && !r.archived) found.push(r);
       else missing.push(id);
     }
@@ -221,14 +278,13 @@ export function createHubSpotApp(
   }
 
   function batchArchive(type: string, req: SandboxRequest): SandboxResponse {
-    const map = store(type);
-    if (!map) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
+    if (!isType(type)) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
     const inputs = (req.body as { inputs: { id: string }[] }).inputs;
     if (inputs.length > 100) return error(400, 'VALIDATION_ERROR', 'Batch size must be at most 100');
     if (req.knobs?.lieOnDelete) return { status: 204 };
     for (const { id } of inputs) {
-      const r = map.get(id);
-      if (r && !r.archived) {
+      const r = portal.get(type, id)?.archived === false ? portal.edit(type, id) : null;
+      if (r) {
         r.archived = true;
         r.archivedAt = new Date(clock()).toISOString();
       }
@@ -237,17 +293,17 @@ export function createHubSpotApp(
   }
 
   function batchUpdate(type: string, req: SandboxRequest): SandboxResponse {
-    const map = store(type);
-    if (!map) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
+    if (!isType(type)) return error(404, 'OBJECT_NOT_FOUND', `Unknown object type ${type}`);
     const inputs = (req.body as { inputs: { id: string; properties: Record<string, string> }[] }).inputs;
     if (inputs.length > 100) return error(400, 'VALIDATION_ERROR', 'Batch size must be at most 100');
-    const missing = inputs.filter((i) => !map.get(i.id) || map.get(i.id)?.archived).map((i) => i.id);
+    const missing = inputs.filter((i) => portal.get(type, i.id)?.archived !== false).map((i) => i.id);
     if (missing.length)
       return error(400, 'OBJECT_NOT_FOUND', 'Could not update some objects', { context: { ids: missing } });
     const results = inputs.map((i) => {
-      const r = map.get(i.id) as HsRecord;
+      const r = portal.edit(type, i.id) as HsRecord;
       for (const [k, v] of Object.entries(i.properties)) r.properties[k] = v === '' ? null : v;
       touch(type, r);
+      if (type === 'contacts') portal.noteEmail(r);
       return view(type, r, Object.keys(i.properties), false);
     });
     return { status: 200, body: { status: 'COMPLETE', results } };
@@ -255,12 +311,9 @@ export function createHubSpotApp(
 
   function gdprDelete(req: SandboxRequest): SandboxResponse {
     if (req.knobs?.lieOnDelete) return { status: 204 };
-    const map = store('contacts') as Map<string, HsRecord>;
     const body = req.body as { objectId: string; idProperty?: string };
     const r =
-      body.idProperty === 'email'
-        ? [...map.values()].find((x) => x.properties.email?.toLowerCase() === body.objectId.toLowerCase())
-        : map.get(body.objectId);
+      body.idProperty === 'email' ? contactsByEmail(body.objectId)[0] : portal.get('contacts', String(body.objectId));
     if (!r) {
       // "If email address is not found, the email address will be added to a blocklist" (spec text).
       if (body.idProperty === 'email') {
@@ -270,45 +323,29 @@ export function createHubSpotApp(
       return error(404, 'OBJECT_NOT_FOUND', 'resource not found');
     }
     if (r.properties.email) blocklist.add(r.properties.email.toLowerCase());
-    map.delete(r.id);
     // Notes, companies and deals survive the contact: only the association goes (HS-KB-DEL).
-    for (const type of ['notes', 'companies', 'deals'])
-      for (const other of store(type)?.values() ?? [])
-        if (other.links.includes(r.id)) other.links = other.links.filter((c) => c !== r.id);
+    portal.erase(r.id);
     return { status: 204 };
   }
 
   function create(req: SandboxRequest): SandboxResponse {
-    const map = store('contacts') as Map<string, HsRecord>;
     const props = (req.body as { properties: Record<string, string> }).properties ?? {};
     const email = props.email?.toLowerCase();
     if (email && blocklist.has(email))
       return error(400, 'VALIDATION_ERROR', 'This email address was permanently deleted (GDPR) and is blocklisted.');
-    if (email && [...map.values()].some((r) => r.properties.email?.toLowerCase() === email))
-      return error(409, 'CONFLICT', 'Contact already exists.');
-    const id = String(900_000_000 + map.size);
-    const at = new Date(clock()).toISOString();
-    const r: HsRecord = {
-      id,
-      properties: { ...props, hs_object_id: id, createdate: at, lastmodifieddate: at },
-      createdAt: at,
-      updatedAt: at,
-      archived: false,
-      links: [],
-    };
-    map.set(id, r);
+    if (email && portal.byEmail(email).length > 0) return error(409, 'CONFLICT', 'Contact already exists.');
+    const r = portal.createContact(props, new Date(clock()).toISOString());
     return { status: 201, body: view('contacts', r, Object.keys(props), false) };
   }
 
   function associations(from: string, to: string, req: SandboxRequest): SandboxResponse {
-    const map = store(from);
-    if (!map || !store(to)) return error(404, 'OBJECT_NOT_FOUND', 'Unknown object type');
+    if (!isType(from) || !isType(to)) return error(404, 'OBJECT_NOT_FOUND', 'Unknown object type');
     // `links` holds contact -> notes and notes/companies/deals -> contacts; other pairs have no associations here.
     const linked = (from === 'contacts' && to === 'notes') || (from !== 'contacts' && to === 'contacts');
     // https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/post-crm-v4-associations-fromObjectType-toObjectType-batch-read
     const inputs = (req.body as { inputs: { id: string }[] }).inputs;
     const results = inputs
-      .map(({ id }) => map.get(id))
+      .map(({ id }) => portal.get(from, String(id)))
       .filter((r): r is HsRecord => linked && !!r && r.links.length > 0)
       .map((r) => ({
         from: { id: r.id },
@@ -328,11 +365,11 @@ export function createHubSpotApp(
     { id: '1002', name: 'Product updates', description: 'Product news' },
   ];
   const markOptedOut = (email: string) => {
-    for (const r of store('contacts')?.values() ?? [])
-      if (r.properties.email?.toLowerCase() === email) {
-        r.properties.hs_email_optout = 'true';
-        touch('contacts', r);
-      }
+    for (const { id } of portal.byEmail(email)) {
+      const r = portal.edit('contacts', id) as HsRecord;
+      r.properties.hs_email_optout = 'true';
+      touch('contacts', r);
+    }
   };
   function status(email: string): SandboxResponse {
     const key = email.toLowerCase();
@@ -525,7 +562,8 @@ export function createHubSpotApp(
 
   return {
     vendor: 'hubspot',
-    objects: (type) => store(type) as Map<string, HsRecord>,
+    objects: (type) => new ObjectsView(portal, type),
+    store: portal,
     endpointKey(method, path) {
       return `${method} ${path
         .replace(/\/status\/email\/[^/]+$/, '/status/email/{email}')
@@ -579,10 +617,10 @@ export function createHubSpotApp(
         },
       }),
     },
-    // The ten-secondly burst skips search (the spec's x-hubspot-rate-limit-exemptions: ten-secondly);
+    // The ten-secondly burst is rolling (policyName TEN_SECONDLY_ROLLING) and skips search (the spec's x-hubspot-rate-limit-exemptions: ten-secondly);
     // search has its own window of 5 per second.
     rateLimits: [
-      { windowMs: 10_000, max: burst, group: (req) => (isSearch(req) ? null : 'burst') },
+      { windowMs: 10_000, max: burst, rolling: true, group: (req) => (isSearch(req) ? null : 'burst') },
       { windowMs: 1_000, max: SEARCH_PER_SECOND, group: (req) => (isSearch(req) ? 'search' : null) },
     ],
     usageHeaders(dailyUsed, windows) {
@@ -621,4 +659,38 @@ function utcOffsetMs(timeZone: string, at: number): number {
   );
   const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
   return wall - Math.floor(at / 1000) * 1000;
+}
+
+/** `objects(type)`: a read-only map over the whole type that adopts what it hands out (see its doc above). */
+class ObjectsView implements ReadonlyMap<string, HsRecord> {
+  constructor(
+    private readonly portal: HubSpotStore,
+    private readonly type: HsObjectType,
+  ) {}
+  get size(): number {
+    let n = 0;
+    for (const _ of this.portal.walk(this.type)) n++;
+    return n;
+  }
+  get(id: string): HsRecord | undefined {
+    return this.portal.edit(this.type, id) ?? undefined;
+  }
+  has(id: string): boolean {
+    return this.portal.get(this.type, id) !== null;
+  }
+  *entries(): MapIterator<[string, HsRecord]> {
+    for (const r of this.portal.walk(this.type)) yield [r.id, this.portal.edit(this.type, r.id) as HsRecord];
+  }
+  *keys(): MapIterator<string> {
+    for (const r of this.portal.walk(this.type)) yield r.id;
+  }
+  *values(): MapIterator<HsRecord> {
+    for (const [, r] of this.entries()) yield r;
+  }
+  [Symbol.iterator](): MapIterator<[string, HsRecord]> {
+    return this.entries();
+  }
+  forEach(callback: (value: HsRecord, key: string, map: ReadonlyMap<string, HsRecord>) => void): void {
+    for (const [id, r] of this.entries()) callback(r, id, this);
+  }
 }

@@ -139,6 +139,30 @@ interface Window {
   count: number;
 }
 
+/**
+ * Sliding-window log per (token, window, group): the arrival times of the calls still inside the last
+ * `windowMs`, oldest first. `head` skips the calls that have left, so dropping them costs no copy.
+ */
+interface RollingWindow {
+  calls: number[];
+  head: number;
+}
+
+/** Forget the calls that left the window by `t`; compact once the dead prefix outgrows the live part. */
+function pruneRolling(win: RollingWindow, t: number, windowMs: number): void {
+  while (win.head < win.calls.length && win.calls[win.head]! <= t - windowMs) win.head++;
+  if (win.head > 64 && win.head * 2 > win.calls.length) {
+    win.calls = win.calls.slice(win.head);
+    win.head = 0;
+  }
+}
+
+/** ms until the oldest call in the window leaves it, which is when the next slot frees. */
+function rollingFreesInMs(win: RollingWindow, t: number, windowMs: number): number {
+  const oldest = win.calls[win.head];
+  return oldest === undefined ? 0 : Math.max(0, oldest + windowMs - t);
+}
+
 export async function createVendorServer(app: VendorApp, options: VendorServerOptions = {}): Promise<VendorServer> {
   const parsedOptions = optionsSchema.parse({ port: options.port, host: options.host, knobs: options.knobs });
   const now = options.now ?? Date.now;
@@ -146,6 +170,7 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
   const log = options.log ?? createRequestLog();
   const knobs: FaultKnobs = { ...DEFAULT_KNOBS, ...parsedOptions.knobs };
   const windows = new Map<string, Window>();
+  const rollingWindows = new Map<string, RollingWindow>();
   const inFlight = new Map<string, number>();
   let quotaDay = Math.floor(now() / 86_400_000);
   let dailyUsed = 0;
@@ -281,6 +306,19 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
           if (group !== null) applicable.push({ w, limit, key: `${sreq.token ?? ''}\u0000${w}\u0000${group}` });
         }
         for (const { w, limit, key } of applicable) {
+          if (limit.rolling) {
+            let win = rollingWindows.get(key);
+            if (!win) {
+              win = { calls: [], head: 0 };
+              rollingWindows.set(key, win);
+            }
+            pruneRolling(win, t, limit.windowMs);
+            if (win.calls.length - win.head >= limit.max) {
+              send(app.responses.rateLimited(Math.max(1, rollingFreesInMs(win, t, limit.windowMs)), w));
+              return;
+            }
+            continue;
+          }
           let win = windows.get(key);
           if (!win || t - win.start >= limit.windowMs) {
             win = { start: t, count: 0 };
@@ -292,15 +330,27 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
           }
         }
         for (const { w, limit, key } of applicable) {
-          const win = windows.get(key);
-          if (!win) continue;
-          win.count++;
+          let count: number;
+          let resetsInMs: number;
+          if (limit.rolling) {
+            const win = rollingWindows.get(key);
+            if (!win) continue;
+            win.calls.push(t);
+            count = win.calls.length - win.head;
+            resetsInMs = rollingFreesInMs(win, t, limit.windowMs);
+          } else {
+            const win = windows.get(key);
+            if (!win) continue;
+            win.count++;
+            count = win.count;
+            resetsInMs = Math.max(0, win.start + limit.windowMs - t);
+          }
           windowStates.push({
             index: w,
             windowMs: limit.windowMs,
             max: limit.max,
-            remaining: Math.max(0, limit.max - win.count),
-            resetsInMs: Math.max(0, win.start + limit.windowMs - t),
+            remaining: Math.max(0, limit.max - count),
+            resetsInMs,
           });
         }
       }

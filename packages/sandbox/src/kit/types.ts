@@ -74,7 +74,7 @@ export interface RateWindowState {
   windowMs: number;
   max: number;
   remaining: number;
-  /** ms until the window resets. */
+  /** ms until the window resets (rolling: until its oldest call leaves it and frees a slot). */
   resetsInMs: number;
 }
 
@@ -110,7 +110,17 @@ export interface VendorApp {
    * window into one counter per group; a group of `null` exempts the request from that window (HubSpot's
    * search has its own 5/s limit and does not count against the 10 s burst).
    */
-  rateLimits: { windowMs: number; max: number; group?: (req: SandboxRequest) => string | null }[];
+  rateLimits: {
+    windowMs: number;
+    max: number;
+    group?: (req: SandboxRequest) => string | null;
+    /**
+     * Sliding window (HubSpot's TEN_SECONDLY_ROLLING): at most `max` calls in any `windowMs`, and a
+     * refused call is told to wait until the oldest call in the window leaves it. Default: fixed windows
+     * that start with their first call and reset `windowMs` later.
+     */
+    rolling?: boolean;
+  }[];
   /**
    * Requests one token may have in flight at once (Zoho's per-edition concurrency limit); one more is
    * answered with `responses.rateLimited`. Enforced with `FaultKnobs.rateLimits`; in flight includes the
