@@ -4,7 +4,7 @@
  * `X-HubSpot-RateLimit-Daily` / `-Daily-Remaining` (absent on some OAuth calls), `-Max`, `-Remaining`,
  * `-Interval-Milliseconds` (the burst window). The daily limit resets at midnight in the portal's time zone.
  */
-import type { OperationContext } from '@custodian/core';
+import { type OperationContext, timeZoneOffsetMs } from '@custodian/core';
 
 export interface RateLimitSnapshot {
   daily?: number;
@@ -58,33 +58,13 @@ export const headerIn =
     return key === undefined ? undefined : headers?.[key];
   };
 
-/** Offset of `timeZone` from UTC at `at`, in ms. */
-function offsetMs(timeZone: string, at: number): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
-  return wall - Math.floor(at / 1000) * 1000;
-}
-
 /** The next midnight on the wall clock of `timeZone` after `now` (daylight-saving changes included). */
 export function nextMidnightIn(timeZone: string, now: Date): Date {
-  const local = new Date(now.getTime() + offsetMs(timeZone, now.getTime()));
+  const local = new Date(now.getTime() + timeZoneOffsetMs(timeZone, now.getTime()));
   const midnightWall = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + 1);
   // The offset at midnight may differ from now's (DST); a second pass settles it.
-  const guess = midnightWall - offsetMs(timeZone, midnightWall);
-  return new Date(midnightWall - offsetMs(timeZone, guess));
+  const guess = midnightWall - timeZoneOffsetMs(timeZone, midnightWall);
+  return new Date(midnightWall - timeZoneOffsetMs(timeZone, guess));
 }
 
 /** What the classifier needs to describe a daily-limit 429: the usage last seen and when the portal resets. */

@@ -87,3 +87,26 @@ export function defaultClassify(err: unknown): ClassifiedFailure {
 export function nextUtcMidnight(now: Date): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 }
+
+/**
+ * Offset of an IANA time zone from UTC at an instant, in ms (Intl only: no time-zone database to ship).
+ * Vendors that reset daily quotas at the account's local midnight need it (HubSpot).
+ */
+export function timeZoneOffsetMs(timeZone: string, at: number): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const wall = Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!);
+  return wall - Math.floor(at / 1000) * 1000;
+}

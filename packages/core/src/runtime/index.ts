@@ -1,4 +1,4 @@
-export { defaultClassify, nextUtcMidnight, statusKind } from './classify.js';
+export { defaultClassify, nextUtcMidnight, statusKind, timeZoneOffsetMs } from './classify.js';
 export {
   createRuntimeConnector,
   deepFreeze,

@@ -7,6 +7,7 @@
  * Where the docs leave a shape open a comment says so.
  */
 import { randomUUID } from 'node:crypto';
+import { timeZoneOffsetMs } from '@custodian/core';
 import type { SeedWorld } from '../kit/seed-types.js';
 import type { SandboxRequest, SandboxResponse, VendorApp } from '../kit/types.js';
 import { createdProperty, HS_OBJECT_TYPES, type HsObjectType, type HsRecord, modifiedProperty } from './seed.js';
@@ -461,7 +462,7 @@ export function createHubSpotApp(
 
   function accountDetails(): SandboxResponse {
     const timeZone = options.timeZone ?? 'UTC';
-    const offset = utcOffsetMs(timeZone, clock());
+    const offset = timeZoneOffsetMs(timeZone, clock());
     // https://developers.hubspot.com/docs/api-reference/account-account-information-v3/guide (GET /account-info/v3/details)
     return {
       status: 200,
@@ -639,26 +640,6 @@ export function createHubSpotApp(
     },
     dailyLimit,
   };
-}
-
-/** Offset of a time zone from UTC at an instant, in ms (for the account details' utcOffset). */
-function utcOffsetMs(timeZone: string, at: number): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
-  return wall - Math.floor(at / 1000) * 1000;
 }
 
 /** `objects(type)`: a read-only map over the whole type that adopts what it hands out (see its doc above). */
