@@ -10,6 +10,7 @@
  * overlay are merged in at search time (they are few, and tests may edit them in place).
  */
 import type { SeedPerson, SeedWorld } from '../kit/seed-types.js';
+import { partitionPoint } from '../kit/sorted.js';
 import {
   COMPANY_SIZE,
   companyId,
@@ -76,15 +77,7 @@ export class HubSpotStore {
 
   /** Position of the first HubSpot person whose seed index is >= index. */
   private positionFrom(index: number): number {
-    const members = this.hubspotIndexes();
-    let lo = 0;
-    let hi = members.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((members[mid] as number) < index) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return partitionPoint(this.hubspotIndexes(), (m) => m < index);
   }
 
   private holds(index: number): boolean {

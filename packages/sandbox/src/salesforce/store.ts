@@ -10,6 +10,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_emptyrecyclebin.htm
  */
 import type { SeedNote, SeedPerson, SeedWorld } from '../kit/seed-types.js';
+import { partitionPoint, sortedHas } from '../kit/sorted.js';
 import { decodeId, encodeId, type SfObjectName, type SfRow, sfDateTime } from './schema.js';
 
 export const RECYCLE_BIN_DAYS = 15;
@@ -76,17 +77,7 @@ export class SalesforceStore {
   }
 
   holds(index: number): boolean {
-    const list = this.salesforceIndexes();
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = list[mid] as number;
-      if (v === index) return true;
-      if (v < index) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+    return sortedHas(this.salesforceIndexes(), index);
   }
 
   private notesOf(person: SeedPerson): SeedNote[] {
@@ -402,13 +393,5 @@ export class SalesforceStore {
 
 /** First position in a (t, id)-sorted index whose entry is not before `entry`. */
 function lowerBound(list: IndexEntry[], entry: IndexEntry): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const m = list[mid] as IndexEntry;
-    if (m.t < entry.t || (m.t === entry.t && m.id < entry.id)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(list, (m) => m.t < entry.t || (m.t === entry.t && m.id < entry.id));
 }

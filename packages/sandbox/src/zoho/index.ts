@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SeedWorld } from '../kit/seed-types.js';
+import { partitionPoint } from '../kit/sorted.js';
 import type { SandboxRequest, SandboxResponse, VendorApp } from '../kit/types.js';
 import { CoqlSyntaxError, conditionCount, equalities, largestIn, matches, parseCoql } from './coql.js';
 import { FIELD_METADATA, ZOHO_MODULES, type ZohoModuleName, type ZohoRow, ZohoStore, zohoTime } from './store.js';
@@ -175,14 +176,7 @@ export function createZohoApp(world: SeedWorld, options: ZohoAppOptions = {}): V
     let index = store.sortedIndex(module);
     if (ims !== null) {
       // If-Modified-Since: records modified after the given time.
-      let lo = 0;
-      let hi = index.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((index[mid] as { t: number }).t <= ims) lo = mid + 1;
-        else hi = mid;
-      }
-      index = index.slice(lo);
+      index = index.slice(partitionPoint(index, (e) => e.t <= ims));
     }
     if (sortBy === 'id') index = [...index].sort((a, b) => (a.id < b.id ? -1 : 1));
     if (desc) index = [...index].reverse();

@@ -5,6 +5,7 @@
  * index per module is cached; record bodies are generated per request.
  */
 import type { SeedNote, SeedPerson, SeedWorld } from '../kit/seed-types.js';
+import { sortedHas } from '../kit/sorted.js';
 
 export const ZOHO_MODULES = ['Contacts', 'Leads', 'Notes', 'Tasks', 'Calls'] as const;
 export type ZohoModuleName = (typeof ZOHO_MODULES)[number];
@@ -164,17 +165,7 @@ export class ZohoStore {
   }
 
   private holds(index: number): boolean {
-    const list = this.zohoIndexes();
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = list[mid] as number;
-      if (v === index) return true;
-      if (v < index) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+    return sortedHas(this.zohoIndexes(), index);
   }
 
   private activityModule(n: number): 'Notes' | 'Tasks' | 'Calls' {
