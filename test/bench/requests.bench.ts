@@ -54,6 +54,22 @@ const ctx = await openContext({
   log: silentLogger,
 });
 const deps = await requestDeps(ctx, 'bench');
+const ledgerTimes: Record<string, [number, number]> = {};
+if (process.env.LEDGER_TIMES) {
+  const real = deps.ledger as unknown as Record<string, unknown>;
+  deps.ledger = new Proxy(real, {
+    get(target, prop) {
+      const v = target[prop as string];
+      if (typeof v !== 'function') return v;
+      return async (...args: unknown[]) => {
+        const t0 = performance.now();
+        try { return await (v as (...a: unknown[]) => unknown).apply(target, args); } finally {
+          const e = ledgerTimes[prop as string] ?? [0, 0]; e[0]++; e[1] += performance.now() - t0; ledgerTimes[prop as string] = e;
+        }
+      };
+    },
+  }) as unknown as typeof deps.ledger;
+}
 
 const intakeStart = performance.now();
 const ids: string[] = [];
@@ -135,6 +151,9 @@ function vendorFigures(vendor: VendorName) {
     rateWindows: bounds,
     lowerBoundMs: Math.max(0, ...bounds.map((b) => b.boundMs)),
     activeMs: entries.length > 0 ? entries.at(-1)!.at - entries[0]!.at : 0,
+    /** From the start of the run to this vendor's first call, and from its last call to the end of the run. */
+    leadMs: entries.length > 0 ? entries[0]!.at - runStart : 0,
+    tailMs: entries.length > 0 ? runStart + wallMs - entries.at(-1)!.at : 0,
   };
 }
 
@@ -167,6 +186,7 @@ process.stdout.write(
     ).join('; ') +
     '\n',
 );
+if (process.env.LEDGER_TIMES) for (const [k, [n, ms]] of Object.entries(ledgerTimes).sort((a, b) => b[1][1] - a[1][1])) process.stderr.write(`ledger ${k} ${n} calls ${Math.round(ms)} ms\n`);
 await ctx.close();
 await sandbox.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -191,26 +191,17 @@ export function classifyHubSpotError(err: unknown, now: Date = new Date()): Clas
 }
 
 /** Latency jitter (ms) between when the client sends and when HubSpot counts a request, that the limits absorb. */
-export const ARRIVAL_JITTER_MS = 500;
+export const ARRIVAL_JITTER_MS = 250;
 
 /**
- * A vendor limit of `max` requests per `windowMs` as a runtime (p-queue) group that never trips it.
- * HubSpot counts a rolling window from when requests arrive; the runtime counts fixed windows from when it
- * sends. Declared as is (190 per 10 s) the whole allowance fires at each window start and a burst arriving
- * a little early lands in HubSpot's previous window. Worse, p-queue 9.3.5's fixed windows (the runtime does
- * not set `strict`) let more than `intervalCap` tasks start per window when the queue drains between tasks,
- * as a sequential pull does: simulated with 4 sequential callers, cap 5 per 277 ms started up to 12 per
- * window (264 per 10 s), which is where the first bench's 197 per 10 s came from. With one call per window
- * it keeps its count. So: one call per window, windows sized so that any span of `windowMs` plus the arrival
- * jitter holds at most `max` sends; the rate is about `max * windowMs / (windowMs + jitter)` (~95%).
+ * A vendor limit of `max` requests per rolling `windowMs` as a runtime (p-queue) group that never trips it.
+ * HubSpot counts a rolling window from when requests arrive; the runtime's queues are sliding windows
+ * counted from when they send (p-queue `strict`). Sends in any span of `windowMs + jitter` cover every
+ * arrival window, so the whole allowance may go out at once and the next call waits for the oldest to age
+ * out: a batch of C calls takes (ceil(C / max) - 1) windows, the least the limit allows, plus the jitter.
  */
-export function spreadLimit(max: number, windowMs: number, perWindow = 1) {
-  const slices = Math.floor(max / perWindow);
-  return {
-    intervalCap: perWindow,
-    intervalMs: Math.floor((windowMs + ARRIVAL_JITTER_MS) / slices) + 1,
-    concurrency: 10,
-  };
+export function rollingLimit(max: number, windowMs: number) {
+  return { intervalCap: max, intervalMs: windowMs + ARRIVAL_JITTER_MS, concurrency: 10 };
 }
 
 function safeJson(text: string): unknown {
@@ -229,9 +220,9 @@ export default defineConnector({
   streams: (options: HubSpotOptions) => streamsFor(options.customProperties),
   limits: (options: HubSpotOptions) => ({
     groups: {
-      default: spreadLimit(TIER_LIMITS[options.tier].burst, 10_000),
+      default: rollingLimit(TIER_LIMITS[options.tier].burst, 10_000),
       // Search: 5 per second per token, outside the burst (search guide).
-      search: spreadLimit(5, 1_000),
+      search: rollingLimit(5, 1_000),
     },
     daily: TIER_LIMITS[options.tier].daily,
   }),

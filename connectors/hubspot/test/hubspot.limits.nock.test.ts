@@ -3,12 +3,12 @@
  * the runtime, the daily limit reset at the portal's midnight, the v4 opt-out read-back, and redacting a
  * span in a note. Payloads as HubSpot documents them.
  */
-import { ConnectorError } from '@custodian/core';
+import { ConnectorError, createRuntimeConnector, defineConnector, silentLogger } from '@custodian/core';
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import hubspot, { ARRIVAL_JITTER_MS, spreadLimit } from '../src/index.js';
+import hubspot, { ARRIVAL_JITTER_MS, rollingLimit } from '../src/index.js';
 import { nextMidnightIn } from '../src/quota.js';
-import { API, captureLogger, collect, connect, contact } from './helpers.js';
+import { API, captureLogger, collect, connect, contact, TOKEN } from './helpers.js';
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
@@ -167,29 +167,51 @@ describe('long property lists', () => {
 });
 
 describe('declared limits', () => {
-  it('slice each HubSpot limit so no span of its window plus the jitter holds more sends than it allows', async () => {
-    for (const [max, windowMs, perWindow] of [
-      [190, 10_000, 1],
-      [100, 10_000, 1],
-      [5, 1_000, 1],
-    ] as const) {
-      const g = spreadLimit(max, windowMs, perWindow);
-      // Worst case: every window's calls sent at its start; slide a span of windowMs + jitter over them.
-      const sends = Array.from({ length: 400 }, (_, k) => Array(g.intervalCap).fill(k * g.intervalMs)).flat();
-      let worst = 0;
-      for (let i = 0, j = 0; i < sends.length; i++) {
-        while (sends[i] - sends[j] >= windowMs + ARRIVAL_JITTER_MS) j++;
-        worst = Math.max(worst, i - j + 1);
-      }
-      expect(worst).toBeLessThanOrEqual(max);
-      // ...and the rate stays within 10% of the ceiling.
-      expect((g.intervalCap / g.intervalMs) * windowMs).toBeGreaterThanOrEqual(
-        0.9 * max * (windowMs / (windowMs + ARRIVAL_JITTER_MS)),
-      );
-    }
+  it('declare each HubSpot limit as a sliding window of its span plus the arrival jitter', async () => {
     const c = await connect({ tier: 'professional' });
-    expect(c.limits.groups.default).toEqual(spreadLimit(190, 10_000));
-    expect(c.limits.groups.search).toEqual(spreadLimit(5, 1_000));
+    expect(c.limits.groups.default).toEqual(rollingLimit(190, 10_000));
+    expect(c.limits.groups.search).toEqual(rollingLimit(5, 1_000));
+    expect(rollingLimit(190, 10_000)).toMatchObject({ intervalCap: 190, intervalMs: 10_000 + ARRIVAL_JITTER_MS });
+    const free = await connect({ tier: 'free' });
+    expect(free.limits.groups.default?.intervalCap).toBe(100);
+  });
+
+  it('burst the allowance, then keep any span of the window plus the jitter within the limit', async () => {
+    // HubSpot's own declared limits through the runtime, with calls that only stamp their start: the search
+    // group (5 per second) so the test takes seconds, not the 10 s windows of the burst limit.
+    const definition = defineConnector({
+      ...hubspot,
+      capabilities: ['find'],
+      setup: () => ({
+        async *read() {},
+        find: async (_ids, ctx) => {
+          const stamps: number[] = [];
+          await Promise.all(
+            Array.from({ length: 15 }, () =>
+              ctx.call('search', async () => void stamps.push(performance.now()), { group: 'search' }),
+            ),
+          );
+          return stamps.map((t) => ({ t }) as never);
+        },
+      }),
+    });
+    const rc = await createRuntimeConnector(definition, {
+      system: 'hubspot-eu',
+      options: { auth: { type: 'private-app', accessToken: TOKEN } },
+      logger: silentLogger,
+    });
+    const stamps = ((await rc.find([])) as unknown as { t: number }[]).map((s) => s.t);
+    const t0 = stamps[0]!;
+    const started = stamps.map((t) => t - t0);
+    for (let i = 0, j = 0; i < started.length; i++) {
+      while (started[i]! - started[j]! >= 1_000 + ARRIVAL_JITTER_MS - 5) j++;
+      expect(i - j + 1).toBeLessThanOrEqual(5);
+    }
+    // The first five go at once; fifteen calls need two more windows, the least the limit allows.
+    const { intervalMs } = rollingLimit(5, 1_000);
+    expect(started[4]!).toBeLessThan(100);
+    expect(started[14]!).toBeGreaterThanOrEqual(2 * intervalMs - 20);
+    expect(started[14]!).toBeLessThan(2 * intervalMs + 400);
   });
 });
 

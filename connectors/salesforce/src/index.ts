@@ -257,8 +257,12 @@ export default defineConnector({
   core: '^0.1.0',
   options: salesforceOptions,
   streams: (options) => buildStreams(options.fieldOverrides),
+  // Salesforce counts no calls per second: it limits concurrent long-running requests (25 in production) and
+  // the daily allocation (SF-LIMITS), so calls are bounded by concurrency alone.
   limits: (options) => ({
-    groups: { default: { intervalMs: 1000, intervalCap: 25, concurrency: options.maxConcurrency } },
+    groups: {
+      default: { intervalMs: 1000, intervalCap: Number.POSITIVE_INFINITY, concurrency: options.maxConcurrency },
+    },
     daily: 100_000,
   }),
   capabilities: ['find', 'get', 'related', 'erase', 'purge', 'verify', 'update', 'opt-out', 'check'],

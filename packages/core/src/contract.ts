@@ -166,7 +166,7 @@ export interface ConnectorOperations {
 }
 
 export interface RateLimitGroup {
-  /** At most `intervalCap` calls per `intervalMs`. */
+  /** At most `intervalCap` calls per `intervalMs` (a sliding window); `Infinity` when the vendor counts none. */
   intervalMs: number;
   intervalCap: number;
   /** Calls in flight at once. */

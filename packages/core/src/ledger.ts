@@ -229,7 +229,11 @@ export interface Ledger {
   // requests
   createRequest(row: Omit<RequestRow, 'updatedAt'>): Promise<void>;
   updateRequest(id: string, patch: Partial<Omit<RequestRow, 'id'>>): Promise<void>;
+  /** Many patches in one transaction (a batch of requests passing a step together). */
+  updateRequests(updates: { id: string; patch: Partial<Omit<RequestRow, 'id'>> }[]): Promise<void>;
   getRequest(id: string): Promise<RequestRow | null>;
+  /** The requests with these ids, in the same order; null where there is none. */
+  getRequests(ids: string[]): Promise<(RequestRow | null)[]>;
   listRequests(filter?: { open?: boolean }): Promise<RequestRow[]>;
   upsertTasks(tasks: Omit<RequestTaskRow, 'updatedAt' | 'attempts'>[]): Promise<void>;
   updateTask(
@@ -239,6 +243,8 @@ export interface Ledger {
     patch: Partial<Pick<RequestTaskRow, 'state' | 'reason'>>,
   ): Promise<void>;
   listTasks(requestId: string, step?: string): Promise<RequestTaskRow[]>;
+  /** Every task of these requests (of one step if given), keyed by request id; every id has an entry. */
+  tasksByRequest(requestIds: string[], step?: string): Promise<Map<string, RequestTaskRow[]>>;
 
   // audit
   appendAudit(events: AuditInput[]): Promise<AuditEvent[]>;

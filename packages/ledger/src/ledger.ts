@@ -59,6 +59,53 @@ interface RecordRowDb {
 
 const severityRank = (s: Severity) => SEVERITIES.indexOf(s);
 
+
+/** Request fields a patch may set, with their column and SQL type. */
+const REQUEST_COLUMNS: Record<string, [column: string, type: string]> = {
+  state: ['state', 'text'],
+  subjectKeys: ['subject_keys', 'text[]'],
+  dueAt: ['due_at', 'timestamptz'],
+  extendedDueAt: ['extended_due_at', 'timestamptz'],
+  dryRun: ['dry_run', 'boolean'],
+  params: ['params', 'jsonb'],
+  result: ['result', 'jsonb'],
+  error: ['error', 'text'],
+};
+
+/**
+ * Patches to many requests: one UPDATE per distinct set of patched fields (a batch step patches every
+ * request the same way, so usually one statement), the rows travelling as one jsonb parameter.
+ */
+async function updateRequests(
+  q: Queryable,
+  updates: { id: string; patch: Partial<Omit<RequestRow, 'id'>> }[],
+): Promise<void> {
+  const byShape = new Map<string, typeof updates>();
+  for (const u of updates) {
+    const shape = Object.keys(u.patch)
+      .filter((k) => k in REQUEST_COLUMNS)
+      .sort()
+      .join(',');
+    byShape.set(shape, [...(byShape.get(shape) ?? []), u]);
+  }
+  for (const [shape, group] of byShape) {
+    const keys = shape ? shape.split(',') : [];
+    const columns = keys.map((k) => REQUEST_COLUMNS[k]!);
+    const sets = [...columns.map(([c]) => `${c} = x.${c}`), 'updated_at = now()'];
+    const rows = group.map((u) => {
+      const row: Record<string, unknown> = { id: u.id };
+      for (const [i, k] of keys.entries()) row[columns[i]![0]] = (u.patch as Record<string, unknown>)[k] ?? null;
+      return row;
+    });
+    await q.query(
+      `UPDATE requests r SET ${sets.join(', ')}
+       FROM jsonb_to_recordset($1::jsonb) AS x(id text${columns.map(([c, t]) => `, ${c} ${t}`).join('')})
+       WHERE r.id = x.id`,
+      [JSON.stringify(rows)],
+    );
+  }
+}
+
 export function createSqlLedger(db: Db, schema: string, tenant: string, now: () => Date = () => new Date()): Ledger {
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -853,33 +900,21 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
           ],
         );
       }),
-    updateRequest: (id, patch) =>
-      wrap('updateRequest', async () => {
-        const columns: Record<string, string> = {
-          state: 'state',
-          subjectKeys: 'subject_keys',
-          dueAt: 'due_at',
-          extendedDueAt: 'extended_due_at',
-          dryRun: 'dry_run',
-          params: 'params',
-          result: 'result',
-          error: 'error',
-        };
-        const sets: string[] = [];
-        const params: unknown[] = [id];
-        for (const [key, column] of Object.entries(columns)) {
-          if (!(key in patch)) continue;
-          const value = (patch as Record<string, unknown>)[key];
-          params.push(key === 'params' || key === 'result' ? JSON.stringify(value) : value);
-          sets.push(`${column} = $${params.length}${key === 'params' || key === 'result' ? '::jsonb' : ''}`);
-        }
-        sets.push('updated_at = now()');
-        await db.query(`UPDATE requests SET ${sets.join(', ')} WHERE id = $1`, params);
-      }),
+    updateRequest: (id, patch) => wrap('updateRequest', () => updateRequests(db, [{ id, patch }])),
+    updateRequests: (updates) => wrap('updateRequests', () => db.transaction((tx) => updateRequests(tx, updates))),
     getRequest: (id) =>
       wrap('getRequest', async () => {
         const [row] = await db.query<Record<string, unknown>>('SELECT * FROM requests WHERE id = $1', [id]);
         return row ? toRequest(row) : null;
+      }),
+    getRequests: (ids) =>
+      wrap('getRequests', async () => {
+        if (ids.length === 0) return [];
+        const rows = await db.query<Record<string, unknown>>('SELECT * FROM requests WHERE id = ANY($1::text[])', [
+          ids,
+        ]);
+        const byId = new Map(rows.map((r) => [r.id as string, toRequest(r)]));
+        return ids.map((id) => byId.get(id) ?? null);
       }),
     listRequests: (filter = {}) =>
       wrap('listRequests', async () => {
@@ -937,6 +972,22 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
             patch.reason ?? null,
           ],
         );
+      }),
+    tasksByRequest: (requestIds, step) =>
+      wrap('tasksByRequest', async () => {
+        const out = new Map<string, RequestTaskRow[]>(requestIds.map((id) => [id, []]));
+        if (requestIds.length === 0) return out;
+        const rows = step
+          ? await db.query<Record<string, unknown>>(
+              'SELECT * FROM request_tasks WHERE request_id = ANY($1::text[]) AND step = $2 ORDER BY request_id, system, object, record_id',
+              [requestIds, step],
+            )
+          : await db.query<Record<string, unknown>>(
+              'SELECT * FROM request_tasks WHERE request_id = ANY($1::text[]) ORDER BY request_id, step, system, object, record_id',
+              [requestIds],
+            );
+        for (const r of rows) out.get(r.request_id as string)?.push(toTask(r));
+        return out;
       }),
     listTasks: (requestId, step) =>
       wrap('listTasks', async () => {

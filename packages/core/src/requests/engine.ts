@@ -204,13 +204,22 @@ function uniqueIdentities(items: Item[]): Identity[] {
   return [...out.values()];
 }
 
+/** The tasks of these requests at one step, in one ledger query. */
+async function tasksOf(deps: RequestEngineDeps, items: Item[], step: string): Promise<Map<Item, RequestTaskRow[]>> {
+  const byId = await deps.ledger.tasksByRequest(
+    items.map((i) => i.row.id),
+    step,
+  );
+  return new Map(items.map((i) => [i, byId.get(i.row.id) ?? []]));
+}
+
 /** Store a state change for many requests at once (one audit append), then report each step boundary. */
 async function setStates(
   deps: RequestEngineDeps,
   changes: { item: Item; state: RequestState; patch?: Partial<RequestRow>; audit?: Record<string, unknown> }[],
 ): Promise<void> {
   if (changes.length === 0) return;
-  for (const c of changes) await deps.ledger.updateRequest(c.item.row.id, { ...c.patch, state: c.state });
+  await deps.ledger.updateRequests(changes.map((c) => ({ id: c.item.row.id, patch: { ...c.patch, state: c.state } })));
   await deps.ledger.appendAudit(
     changes.map((c) => ({
       actor: deps.actor,
@@ -225,18 +234,17 @@ async function setStates(
 /** A vendor failure the runtime could not retry away: the request waits at this step with the reason. */
 async function park(deps: RequestEngineDeps, items: Item[], step: RequestState, err: ConnectorError): Promise<void> {
   const resumeAt = err.resumeAt?.toISOString() ?? null;
+  const updates: { id: string; patch: Partial<RequestRow> }[] = [];
   for (const item of items) {
     const reason = `parked at ${step}: ${err.system} ${err.kind.replace('_', ' ')} (${err.code})${
       resumeAt ? `, the vendor resets at ${resumeAt}` : ''
     }; run \`custodian requests resume ${item.row.id}\` when the system is back`;
     const parked = { step, system: err.system, kind: err.kind, code: err.code, resumeAt };
-    await deps.ledger.updateRequest(item.row.id, {
-      state: 'blocked',
-      error: reason,
-      result: { ...item.row.result, parked },
-    });
-    item.row = { ...item.row, state: 'blocked', error: reason, result: { ...item.row.result, parked } };
+    const patch = { state: 'blocked' as const, error: reason, result: { ...item.row.result, parked } };
+    updates.push({ id: item.row.id, patch });
+    item.row = { ...item.row, ...patch };
   }
+  await deps.ledger.updateRequests(updates);
   await deps.ledger.appendAudit(
     items.map((item) => ({
       actor: deps.actor,
@@ -257,7 +265,16 @@ async function perSystem(
   work: (system: RequestSystem, mine: Item[]) => Promise<void>,
 ): Promise<Item[]> {
   const systems = systemsOf(items);
-  const settled = await Promise.allSettled(systems.map((s) => work(s, itemsIn(items, s.name))));
+  const settled = await Promise.allSettled(
+    systems.map(async (s) => {
+      const t0 = performance.now();
+      try {
+        return await work(s, itemsIn(items, s.name));
+      } finally {
+        if (process.env.STEP_TIMES) process.stderr.write(`  ${step} ${s.name} ${Math.round(performance.now() - t0)} ms\n`);
+      }
+    }),
+  );
   const parked = new Set<Item>();
   for (const [i, r] of settled.entries()) {
     if (r.status === 'fulfilled') continue;
@@ -291,13 +308,19 @@ async function inParallel(n: number, jobs: (() => Promise<void>)[]): Promise<voi
 }
 
 /**
- * Live identities in lists of 100 (one HubSpot batch read), one list after another: lookups are many small
- * calls at some vendors (Zoho searches per identity), and side by side they only trade calls for 429s.
+ * Live identities in lists of 100 (one HubSpot batch read), a few lists at a time: the runtime paces the
+ * calls within each vendor's declared rate and concurrency limits, so more lists in flight cost no 429s.
  */
-async function findAll(connector: RequestConnector, identities: Identity[]): Promise<CrmRecord[]> {
-  const found: CrmRecord[] = [];
-  for (const part of chunks(identities, 100)) found.push(...(await connector.find(part)));
-  return found;
+async function findAll(connector: RequestConnector, identities: Identity[], concurrency: number): Promise<CrmRecord[]> {
+  const parts = chunks(identities, 100);
+  const found: CrmRecord[][] = parts.map(() => []);
+  await inParallel(
+    concurrency,
+    parts.map((part, i) => async () => {
+      found[i] = await connector.find(part);
+    }),
+  );
+  return found.flat();
 }
 
 function exemptionFor(config: RequestsConfig, ref: RecordRef): Exemption | undefined {
@@ -327,7 +350,7 @@ async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     };
     const identities = uniqueIdentities(mine);
     if (connector.has('find') && identities.length > 0) {
-      for (const r of await findAll(connector, identities))
+      for (const r of await findAll(connector, identities, deps.config.concurrency))
         if (r.kind === 'person') add(attribution.ofRecord(r), r.ref, persons);
     }
     for (const r of fromLedger)
@@ -402,10 +425,11 @@ async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   for (const s of systemsOf(items)) connectors.set(s.name, await s.connector());
   const changes: Parameters<typeof setStates>[1] = [];
   const all: NewTask[] = [];
+  const located = await tasksOf(deps, items, 'locate');
   for (const item of items) {
     const { row } = item;
     const tasks: NewTask[] = [];
-    for (const t of await deps.ledger.listTasks(row.id, 'locate')) {
+    for (const t of located.get(item)!) {
       let action: string;
       let reason: string | null = null;
       let state: TaskState = 'pending';
@@ -506,11 +530,11 @@ async function pendingTasks(
   items: Item[],
   step: string,
 ): Promise<Map<Item, RequestTaskRow[]>> {
-  const out = new Map<Item, RequestTaskRow[]>();
-  for (const item of items)
+  const out = await tasksOf(deps, items, step);
+  for (const [item, tasks] of out)
     out.set(
       item,
-      (await deps.ledger.listTasks(item.row.id, step)).filter((t) => t.state === 'pending' || t.state === 'running'),
+      tasks.filter((t) => t.state === 'pending' || t.state === 'running'),
     );
   return out;
 }
@@ -578,11 +602,12 @@ async function execute(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     }
   });
   const changes: Parameters<typeof setStates>[1] = [];
+  const executedTasks = await tasksOf(deps, ok, 'execute');
   for (const item of ok) {
     const { row } = item;
     let result = row.result;
     if (row.kind === 'export') result = { ...result, export: await recordExport(deps, item, exported.get(item)!) };
-    const executed = summarise(await deps.ledger.listTasks(row.id, 'execute'));
+    const executed = summarise(executedTasks.get(item)!);
     changes.push({
       item,
       state: row.kind === 'erase' ? 'purge' : row.kind === 'export' ? 'certificate' : 'verify',
@@ -661,9 +686,10 @@ async function rectifyChunk(
 async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const permanent = items.filter((i) => i.row.params.permanent === true);
   const fresh: NewTask[] = [];
+  const [purgeTasks, executeTasks] = [await tasksOf(deps, permanent, 'purge'), await tasksOf(deps, permanent, 'execute')];
   for (const item of permanent) {
-    const existing = new Set((await deps.ledger.listTasks(item.row.id, 'purge')).map((t) => refKey(t.ref)));
-    for (const t of await deps.ledger.listTasks(item.row.id, 'execute'))
+    const existing = new Set(purgeTasks.get(item)!.map((t) => refKey(t.ref)));
+    for (const t of executeTasks.get(item)!)
       if (t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone') && !existing.has(refKey(t.ref)))
         fresh.push({
           requestId: item.row.id,
@@ -704,19 +730,14 @@ async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   });
   const next = [...ok, ...items.filter((i) => i.row.params.permanent !== true)];
   const changes: Parameters<typeof setStates>[1] = [];
-  for (const item of next)
-    changes.push({
-      item,
-      state: 'verify',
-      audit: { purged: summarise(await deps.ledger.listTasks(item.row.id, 'purge')) },
-    });
+  const purged = await tasksOf(deps, next, 'purge');
+  for (const item of next) changes.push({ item, state: 'verify', audit: { purged: summarise(purged.get(item)!) } });
   await setStates(deps, changes);
 }
 
 /** Read back: nothing erased may remain; opt-outs and corrections must be in place. */
 async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
-  const executed = new Map<Item, RequestTaskRow[]>();
-  for (const item of items) executed.set(item, await deps.ledger.listTasks(item.row.id, 'execute'));
+  const executed = await tasksOf(deps, items, 'execute');
   const verifyTasks = new Map<Item, NewTask[]>(items.map((i) => [i, []]));
   const book = (owners: Item[], r: RefResult) => {
     for (const item of owners)
@@ -753,10 +774,10 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
         // Read back in groups of 100 requests. A connector reports leftovers found by identity on the refs it
         // was given, not on the request they belong to, so the requests of a group with a failure are read
         // back again one by one: a leftover never blocks another person's request.
-        for (const group of chunks(erase, 100)) {
+        const readBack = async (group: Item[]) => {
           const refs = uniqueRefs(group.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
           const ids = uniqueIdentities(group);
-          if (refs.length === 0 && ids.length === 0) continue;
+          if (refs.length === 0 && ids.length === 0) return;
           const results = await connector.verifyErased(refs, ids);
           const ownersOf = (ref: RecordRef) => (owners.get(refKey(ref)) ?? group).filter((o) => group.includes(o));
           const precise = new Set<Item>();
@@ -772,7 +793,11 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
               .map((t) => t.ref);
             for (const r of await connector.verifyErased(mineRefs, liveIdentities(item))) book([item], r);
           }
-        }
+        };
+        await inParallel(
+          deps.config.concurrency,
+          chunks(erase, 100).map((group) => () => readBack(group)),
+        );
       } else {
         const found = connector.has('get') && deleted.length > 0 ? await connector.get(deleted) : [];
         deleted.forEach((ref, i) => {
@@ -842,6 +867,7 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
         audit: { verified: verifyTasks.get(item)!.length },
       });
   }
+  const blockedUpdates: { id: string; patch: Partial<RequestRow> }[] = [];
   for (const { item, problems } of blocked) {
     const { row } = item;
     const reason = `not finished: ${Object.entries(problems)
@@ -849,9 +875,10 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       .join('; ')}; fix the cause and run \`custodian requests resume ${row.id}\``;
     // The request stays open (and keeps its sealed identities) until read-back finds nothing.
     const result = { ...row.result, verifyProblems: problems };
-    await deps.ledger.updateRequest(row.id, { state: 'blocked', error: reason, result });
+    blockedUpdates.push({ id: row.id, patch: { state: 'blocked', error: reason, result } });
     item.row = { ...row, state: 'blocked', error: reason, result };
   }
+  await deps.ledger.updateRequests(blockedUpdates);
   if (blocked.length > 0)
     await deps.ledger.appendAudit(
       blocked.map(({ item, problems }) => ({
@@ -867,8 +894,9 @@ async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> 
   const at = (deps.now?.() ?? new Date()).toISOString();
   const changes: Parameters<typeof setStates>[1] = [];
   const gone: RecordRef[] = [];
+  const executed = await tasksOf(deps, items, 'execute');
   for (const item of items) {
-    const mine = (await deps.ledger.listTasks(item.row.id, 'execute')).filter(
+    const mine = executed.get(item)!.filter(
       (t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'),
     );
     gone.push(...mine.map((t) => t.ref));
@@ -908,10 +936,9 @@ export interface Certificate {
   certificateHash: string;
 }
 
-async function certificateCounts(deps: RequestEngineDeps, item: Item) {
-  const { row } = item;
-  const [located, executed, purged, verified] = await Promise.all(
-    ['locate', 'execute', 'purge', 'verify'].map((step) => deps.ledger.listTasks(row.id, step)),
+function certificateCounts(item: Item, tasks: RequestTaskRow[]) {
+  const [located, executed, purged, verified] = ['locate', 'execute', 'purge', 'verify'].map((step) =>
+    tasks.filter((t) => t.step === step),
   );
   const count = (tasks: RequestTaskRow[] | undefined, system: string, pred: (t: RequestTaskRow) => boolean) =>
     (tasks ?? []).filter((t) => t.ref.system === system && pred(t)).length;
@@ -937,8 +964,8 @@ async function certificateCounts(deps: RequestEngineDeps, item: Item) {
 }
 
 async function certificate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
-  const counts: Awaited<ReturnType<typeof certificateCounts>>[] = [];
-  for (const item of items) counts.push(await certificateCounts(deps, item));
+  const tasks = await deps.ledger.tasksByRequest(items.map((i) => i.row.id));
+  const counts = items.map((item) => certificateCounts(item, tasks.get(item.row.id) ?? []));
   const completedAt = (deps.now?.() ?? new Date()).toISOString();
   const events = await deps.ledger.appendAudit(
     items.map((item, i) => ({
@@ -947,6 +974,7 @@ async function certificate(deps: RequestEngineDeps, items: Item[]): Promise<void
       data: { requestId: item.row.id, kind: item.row.kind, systems: counts[i]!.systems.map((s) => ({ ...s })) },
     })),
   );
+  const completed: { id: string; patch: Partial<RequestRow> }[] = [];
   for (const [i, item] of items.entries()) {
     const { row } = item;
     const event = events[i]!;
@@ -974,9 +1002,12 @@ async function certificate(deps: RequestEngineDeps, items: Item[]): Promise<void
     // Completion drops the sealed identities: nothing of the person remains in the ledger.
     const { sealed: _dropped, subjectCopy: _path, ...params } = row.params;
     const result = { ...row.result, certificate: cert, ...(_path ? { subjectCopyWritten: true } : {}) };
-    await deps.ledger.updateRequest(row.id, { state: 'completed', params, result, error: null });
-    item.row = { ...row, state: 'completed', params, result, error: null };
-    await deps.onStep?.(row.id, 'completed');
+    completed.push({ id: row.id, patch: { state: 'completed', params, result, error: null } });
+  }
+  await deps.ledger.updateRequests(completed);
+  for (const [i, item] of items.entries()) {
+    item.row = { ...item.row, ...completed[i]!.patch };
+    await deps.onStep?.(item.row.id, 'completed');
   }
 }
 
@@ -1023,8 +1054,9 @@ async function unblock(deps: RequestEngineDeps, row: RequestRow): Promise<Reques
  */
 export async function runRequests(deps: RequestEngineDeps, ids: string[]): Promise<RequestRow[]> {
   const items: Item[] = [];
-  for (const id of ids) {
-    let row = await deps.ledger.getRequest(id);
+  const rows = await deps.ledger.getRequests(ids);
+  for (const [i, id] of ids.entries()) {
+    let row = rows[i];
     if (!row) throw new CustodianError('CUSTODIAN_ERR_REQUEST_NOT_FOUND', `No request ${id}.`);
     if (row.state === 'blocked') row = await unblock(deps, row);
     const exclude = new Set((row.params.excludeSystems as string[] | undefined) ?? []);
@@ -1032,7 +1064,9 @@ export async function runRequests(deps: RequestEngineDeps, ids: string[]): Promi
   }
   for (const [state, step] of STEPS) {
     const ready = items.filter((i) => i.row.state === state);
+    const t0 = performance.now();
     if (ready.length > 0) await step(deps, ready);
+    if (process.env.STEP_TIMES) process.stderr.write(`step ${state} ${ready.length} ${Math.round(performance.now() - t0)} ms\n`);
   }
   return items.map((i) => i.row);
 }

@@ -190,15 +190,20 @@ export async function createRuntimeConnector(
     let q = queues.get(name);
     if (!q) {
       const g = limits.groups[name]!;
-      q = new PQueue({
-        concurrency: g.concurrency,
-        intervalCap: g.intervalCap,
-        interval: g.intervalMs,
-        // Sliding window: p-queue's fixed windows let more than intervalCap start within one interval
-        // when the queue drains between calls (measured 209 starts per 10 s against 178 allowed).
-        strict: true,
-        carryoverConcurrencyCount: true,
-      });
+      q = new PQueue(
+        Number.isFinite(g.intervalCap)
+          ? {
+              concurrency: g.concurrency,
+              intervalCap: g.intervalCap,
+              interval: g.intervalMs,
+              // Sliding window: p-queue's fixed windows let more than intervalCap start within one interval
+              // when the queue drains between calls (measured 209 starts per 10 s against 178 allowed).
+              strict: true,
+              carryoverConcurrencyCount: true,
+            }
+          : // A vendor that counts no calls per interval (an infinite cap) is bounded by concurrency alone.
+            { concurrency: g.concurrency },
+      );
       queues.set(name, q);
     }
     return q;
