@@ -10,29 +10,31 @@
  * (ceil(C / M) - 1) * W ms. The wall time of the run is compared with the largest of those bounds.
  * BENCH_REQUESTS_PEOPLE sets the number of people (default 1,000).
  */
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { openContext } from '@custodian/cli';
-import { openRequest, runRequests, silentLogger } from '@custodian/core';
-import { type SandboxRequest, startSandbox, type VendorName } from '@custodian/sandbox';
+import { createLogger, openRequest, runRequests, silentLogger } from '@custodian/core';
 import { requestDeps } from '../../packages/cli/src/commands/requests.js';
-import { REQUEST_VENDORS, successfulDeleteCalls, VENDOR_DELETES } from '../e2e/requests-vendors.js';
+import { REQUEST_VENDORS } from '../e2e/requests-vendors.js';
+import type { SandboxWorkerData, SandboxWorkerRequest } from './requests-sandbox.worker.js';
 
 const PEOPLE = Number(process.env.BENCH_REQUESTS_PEOPLE ?? 1000);
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 
-const sandbox = await startSandbox({
-  people: Math.ceil(PEOPLE * 1.5),
-  seed: 11,
-  vendors: REQUEST_VENDORS,
-  maxLogEntries: 1_000_000,
-});
-const emails: string[] = [];
-for (let i = 0; i < sandbox.world.options.people && emails.length < PEOPLE; i++) {
-  const p = sandbox.world.person(i);
-  if (REQUEST_VENDORS.some((v) => p.systems.includes(v))) emails.push(p.email);
+// Node 20 passes no module hooks on to workers: the worker registers tsx itself, then loads its TypeScript.
+const workerUrl = new URL('./requests-sandbox.worker.ts', import.meta.url).href;
+const worker = new Worker(
+  `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(workerUrl)}); });`,
+  { eval: true, workerData: { people: PEOPLE } satisfies SandboxWorkerData },
+);
+async function ask<T>(msg: SandboxWorkerRequest): Promise<T> {
+  worker.postMessage(msg);
+  return (await once(worker, 'message'))[0] as T;
 }
+const [{ systems, emails }] = (await once(worker, 'message')) as [{ systems: unknown[]; emails: string[] }];
 
 const dir = mkdtempSync(join(tmpdir(), 'custodian-bench-requests-'));
 const configPath = join(dir, 'custodian.config.yaml');
@@ -42,10 +44,7 @@ writeFileSync(
 ledger:
   dir: ./ledger
 systems:
-${sandbox
-  .systemsConfig()
-  .map((s) => `  - ${JSON.stringify(s)}`)
-  .join('\n')}
+${systems.map((s) => `  - ${JSON.stringify(s)}`).join('\n')}
 `,
 );
 const ctx = await openContext({
@@ -54,30 +53,26 @@ const ctx = await openContext({
   log: silentLogger,
 });
 const deps = await requestDeps(ctx, 'bench');
-const ledgerTimes: Record<string, [number, number]> = {};
-if (process.env.LEDGER_TIMES) {
-  const real = deps.ledger as unknown as Record<string, unknown>;
-  deps.ledger = new Proxy(real, {
-    get(target, prop) {
-      const v = target[prop as string];
-      if (typeof v !== 'function') return v;
-      return async (...args: unknown[]) => {
-        const t0 = performance.now();
-        try { return await (v as (...a: unknown[]) => unknown).apply(target, args); } finally {
-          const e = ledgerTimes[prop as string] ?? [0, 0]; e[0]++; e[1] += performance.now() - t0; ledgerTimes[prop as string] = e;
-        }
-      };
+// The engine's step timings (debug lines: step, system, ms) go into the results; nothing else is logged.
+const stepTimes: { step: string; system?: string; ms: number }[] = [];
+deps.log = createLogger({
+  level: 'debug',
+  destination: {
+    write(line: string) {
+      const { step, system, ms } = JSON.parse(line) as { step?: string; system?: string; ms?: number };
+      if (step && ms !== undefined) stepTimes.push({ step, ...(system ? { system } : {}), ms });
     },
-  }) as unknown as typeof deps.ledger;
-}
-
+  },
+});
 const intakeStart = performance.now();
 const ids: string[] = [];
 for (const value of emails)
   ids.push((await openRequest(deps, { kind: 'erase', identities: [{ kind: 'email', value }] })).id);
 const intakeMs = performance.now() - intakeStart;
 
-sandbox.log.reset();
+// Connectors are set up (modules loaded, options checked) before the clock starts, as in a running worker.
+await Promise.all(deps.systems.map((s) => s.connector()));
+await ask({ type: 'reset-log' });
 const runStart = Date.now();
 const rows = await runRequests(deps, ids);
 const wallMs = Date.now() - runStart;
@@ -95,73 +90,16 @@ for (const r of rows) {
 // Refs acted on per system and object, from the ledger (refs only).
 const ledger = await ctx.ledger();
 const refs: Record<string, Record<string, number>> = {};
-for (const id of ids)
-  for (const t of await ledger.listTasks(id, 'execute')) {
+for (const tasks of (await ledger.tasksByRequest(ids, 'execute')).values())
+  for (const t of tasks) {
     if (t.action !== 'delete') continue;
     const s = refs[t.ref.system] ?? {};
     s[t.ref.object] = (s[t.ref.object] ?? 0) + 1;
     refs[t.ref.system] = s;
   }
 
-/** A request as the rate limiter sees it, rebuilt from a request-log endpoint key. */
-function requestOf(endpoint: string): SandboxRequest {
-  const [method = 'GET', path = '/'] = endpoint.split(' ');
-  return { method, path, query: new URLSearchParams(), headers: {}, body: undefined, rawBody: '', token: null };
-}
-
-function vendorFigures(vendor: VendorName) {
-  const server = sandbox.servers[vendor]!;
-  const app = server.app;
-  const byEndpoint = sandbox.log.byEndpoint(vendor);
-  const windows = new Map<string, { windowMs: number; max: number; calls: number }>();
-  for (const [endpoint, n] of Object.entries(byEndpoint)) {
-    const req = requestOf(endpoint);
-    if (app.isPublic(req)) continue;
-    // Answers given before the rate limiter counted the call: 429 (limited) and 401 (token refresh).
-    const accepted =
-      n - sandbox.log.count({ vendor, endpoint, status: 429 }) - sandbox.log.count({ vendor, endpoint, status: 401 });
-    app.rateLimits.forEach((limit, w) => {
-      const group = limit.group ? limit.group(req) : '';
-      // A group of null exempts the call from that window (HubSpot search is not in the 10 s burst).
-      if (group === null) return;
-      const key = `${w}:${group}`;
-      const win = windows.get(key) ?? { windowMs: limit.windowMs, max: limit.max, calls: 0 };
-      win.calls += accepted;
-      windows.set(key, win);
-    });
-  }
-  const bounds = [...windows.entries()].map(([key, w]) => ({
-    window: key,
-    windowMs: w.windowMs,
-    maxPerWindow: w.max,
-    acceptedCalls: w.calls,
-    boundMs: Math.max(0, Math.ceil(w.calls / w.max) - 1) * w.windowMs,
-  }));
-  const entries = sandbox.log.entries().filter((e) => e.vendor === vendor);
-  const systemRefs = refs[sandboxSystem(vendor)] ?? {};
-  return {
-    calls: sandbox.log.count({ vendor }),
-    responses429: sandbox.log.count({ vendor, status: 429 }),
-    byEndpoint,
-    deletes: {
-      refsPerObject: systemRefs,
-      successfulCalls: successfulDeleteCalls(sandbox.log, vendor),
-      minimumCalls: VENDOR_DELETES[vendor].deleteCalls(systemRefs),
-    },
-    rateWindows: bounds,
-    lowerBoundMs: Math.max(0, ...bounds.map((b) => b.boundMs)),
-    activeMs: entries.length > 0 ? entries.at(-1)!.at - entries[0]!.at : 0,
-    /** From the start of the run to this vendor's first call, and from its last call to the end of the run. */
-    leadMs: entries.length > 0 ? entries[0]!.at - runStart : 0,
-    tailMs: entries.length > 0 ? runStart + wallMs - entries.at(-1)!.at : 0,
-  };
-}
-
-function sandboxSystem(vendor: VendorName): string {
-  return sandbox.systemsConfig().find((s) => s.connector === vendor)!.name;
-}
-
-const vendors = Object.fromEntries(REQUEST_VENDORS.map((v) => [v, vendorFigures(v)]));
+type VendorFigures = { calls: number; responses429: number; lowerBoundMs: number; deletes: Record<string, number> };
+const vendors = await ask<Record<string, VendorFigures>>({ type: 'figures', refs, runStart, wallMs });
 const lowerBoundMs = Math.max(...Object.values(vendors).map((v) => v.lowerBoundMs));
 const out = {
   people: emails.length,
@@ -173,6 +111,7 @@ const out = {
   lowerBoundMs,
   overLowerBoundPct: lowerBoundMs > 0 ? Number((((wallMs - lowerBoundMs) / lowerBoundMs) * 100).toFixed(1)) : null,
   targetPct: 10,
+  stepTimes,
   vendors,
 };
 mkdirSync('bench-results', { recursive: true });
@@ -186,7 +125,6 @@ process.stdout.write(
     ).join('; ') +
     '\n',
 );
-if (process.env.LEDGER_TIMES) for (const [k, [n, ms]] of Object.entries(ledgerTimes).sort((a, b) => b[1][1] - a[1][1])) process.stderr.write(`ledger ${k} ${n} calls ${Math.round(ms)} ms\n`);
 await ctx.close();
-await sandbox.stop();
+await ask({ type: 'stop' });
 rmSync(dir, { recursive: true, force: true });

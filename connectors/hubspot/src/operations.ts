@@ -11,6 +11,7 @@ import {
   type DeletedRecord,
   type FieldChange,
   type Identity,
+  mapSettled,
   type OperationContext,
   type Page,
   type RecordRef,
@@ -420,8 +421,7 @@ export function createOperations(
     idProperty?: string,
     properties: string[] = propsOf(object),
   ): Promise<VendorObject[]> {
-    const out: VendorObject[] = [];
-    for (const part of chunk(ids, BATCH_LIMIT)) {
+    const parts = await mapSettled(chunk(ids, BATCH_LIMIT), async (part) => {
       // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/batch/post-crm-v3-objects-contacts-batch-read (207 lists missing ids)
       const res = await call(ctx, `${object}.batchRead`, async () =>
         withHeaders(
@@ -437,9 +437,9 @@ export function createOperations(
           ),
         ),
       );
-      out.push(...(res.results as VendorObject[]));
-    }
-    return out;
+      return res.results as VendorObject[];
+    });
+    return parts.flat();
   }
 
   async function find(identities: Identity[], ctx: OperationContext): Promise<CrmRecord[]> {
@@ -473,32 +473,35 @@ export function createOperations(
 
   async function get(refs: RecordRef[], ctx: OperationContext): Promise<(CrmRecord | null)[]> {
     const found = new Map<string, CrmRecord>();
-    for (const object of STREAM_NAMES) {
+    await mapSettled(STREAM_NAMES, async (object) => {
       const ids = refs.filter((r) => r.object === object).map((r) => r.id);
-      if (ids.length === 0) continue;
+      if (ids.length === 0) return;
       const objs = await batchRead(object, ids, ctx);
       const records = await mapPage(object, objs, ctx, false);
       for (const r of records) found.set(`${object}:${r.ref.id}`, r);
-    }
+    });
     return refs.map((r) => found.get(`${r.object}:${r.id}`) ?? null);
   }
 
   async function related(persons: RecordRef[], ctx: OperationContext): Promise<CrmRecord[]> {
     const noteIds = new Set<string>();
-    for (const ids of chunk(
-      persons.filter((p) => p.object === 'contacts').map((p) => p.id),
-      BATCH_LIMIT,
-    )) {
-      // https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/post-crm-v4-associations-fromObjectType-toObjectType-batch-read
-      const res = await call(ctx, 'associations.batchRead', async () =>
-        withHeaders(
-          await (await client()).crm.associations.v4.batchApi.getPageWithHttpInfo('contacts', 'notes', {
-            inputs: ids.map((id) => ({ id })),
-          }),
-        ),
-      );
-      for (const r of res.results) for (const t of r.to) noteIds.add(String(t.toObjectId));
-    }
+    await mapSettled(
+      chunk(
+        persons.filter((p) => p.object === 'contacts').map((p) => p.id),
+        BATCH_LIMIT,
+      ),
+      async (ids) => {
+        // https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/post-crm-v4-associations-fromObjectType-toObjectType-batch-read
+        const res = await call(ctx, 'associations.batchRead', async () =>
+          withHeaders(
+            await (await client()).crm.associations.v4.batchApi.getPageWithHttpInfo('contacts', 'notes', {
+              inputs: ids.map((id) => ({ id })),
+            }),
+          ),
+        );
+        for (const r of res.results) for (const t of r.to) noteIds.add(String(t.toObjectId));
+      },
+    );
     const notes = await get(
       [...noteIds].map((id) => ({ system, object: 'notes', id })),
       ctx,
@@ -533,7 +536,7 @@ export function createOperations(
       results.push(...(await archive('contacts', contacts, ctx)));
       return results;
     }
-    for (const ref of contacts) {
+    const deleted = await mapSettled(contacts, async (ref): Promise<RefResult> => {
       try {
         // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/gdpr/post-crm-v3-objects-contacts-gdpr-delete (one contact per call; blocklists the email)
         // The SDK's discovery layer has no GDPR API; sendRaw goes through the same client and auth.
@@ -551,17 +554,17 @@ export function createOperations(
             ),
           { idempotent: true },
         );
-        results.push({ ref, outcome: 'done' });
+        return { ref, outcome: 'done' };
       } catch (err) {
-        if (err instanceof ConnectorError && err.kind === 'not_found') results.push({ ref, outcome: 'already_gone' });
-        else throw err;
+        if (err instanceof ConnectorError && err.kind === 'not_found') return { ref, outcome: 'already_gone' };
+        throw err;
       }
-    }
-    return results;
+    });
+    return [...results, ...deleted];
   }
 
   async function archive(object: string, refs: RecordRef[], ctx: OperationContext): Promise<RefResult[]> {
-    for (const part of chunk(refs, BATCH_LIMIT)) {
+    await mapSettled(chunk(refs, BATCH_LIMIT), async (part) => {
       // https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/batch/post-crm-v3-objects-contacts-batch-archive (204; already archived ids are no error)
       await call(ctx, `${object}.batchArchive`, async () =>
         withHeaders(
@@ -570,7 +573,7 @@ export function createOperations(
           }),
         ),
       );
-    }
+    });
     return refs.map((ref) => ({ ref, outcome: 'done' }));
   }
 

@@ -223,7 +223,8 @@ export interface Ledger {
   setViolationStatus(ref: RecordRef, rule: string, status: ViolationStatus): Promise<void>;
 
   // tombstones
-  addTombstones(subjectKeys: string[], requestId: string | null): Promise<void>;
+  /** One tombstone per subject key (the first request to erase it is kept). */
+  addTombstones(tombstones: { subjectKey: string; requestId: string | null }[]): Promise<void>;
   tombstonesFor(subjectKeys: string[]): Promise<Set<string>>;
 
   // requests

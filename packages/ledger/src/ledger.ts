@@ -59,7 +59,6 @@ interface RecordRowDb {
 
 const severityRank = (s: Severity) => SEVERITIES.indexOf(s);
 
-
 /** Request fields a patch may set, with their column and SQL type. */
 const REQUEST_COLUMNS: Record<string, [column: string, type: string]> = {
   state: ['state', 'text'],
@@ -861,12 +860,13 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
         );
       }),
 
-    addTombstones: (keys, requestId) =>
+    addTombstones: (tombstones) =>
       wrap('addTombstones', async () => {
-        if (keys.length === 0) return;
+        if (tombstones.length === 0) return;
         await db.query(
-          `INSERT INTO tombstones (subject_key, request_id) SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (subject_key) DO NOTHING`,
-          [keys, requestId],
+          `INSERT INTO tombstones (subject_key, request_id) SELECT k, r FROM unnest($1::text[], $2::text[]) AS t(k, r)
+           ON CONFLICT (subject_key) DO NOTHING`,
+          [tombstones.map((t) => t.subjectKey), tombstones.map((t) => t.requestId)],
         );
       }),
     tombstonesFor: (keys) =>

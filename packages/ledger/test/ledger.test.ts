@@ -213,7 +213,10 @@ function ledgerSuite(name: string, backend: () => Backend) {
 
     it('stores tombstones, requests and tasks', async () => {
       const l = await fresh();
-      await l.addTombstones(['gone1', 'gone2'], 'req_1');
+      await l.addTombstones([
+        { subjectKey: 'gone1', requestId: 'req_1' },
+        { subjectKey: 'gone2', requestId: 'req_1' },
+      ]);
       expect([...(await l.tombstonesFor(['gone1', 'other']))]).toEqual(['gone1']);
       await l.createRequest({
         id: 'req_1',
@@ -244,6 +247,65 @@ function ledgerSuite(name: string, backend: () => Backend) {
         dueAt: '2026-02-28T10:00:00.000Z',
       });
       expect(await l.listRequests({ open: true })).toEqual([]);
+    });
+
+    it('reads and patches a batch of requests and their tasks in one call each', async () => {
+      const l = await fresh();
+      const base = {
+        kind: 'erase' as const,
+        jurisdiction: 'gdpr' as const,
+        state: 'locate' as const,
+        receivedAt: '2026-01-31T10:00:00.000Z',
+        dueAt: '2026-02-28T10:00:00.000Z',
+        extendedDueAt: null,
+        dryRun: false,
+        params: {},
+        result: {},
+        error: null,
+      };
+      for (const id of ['req_a', 'req_b', 'req_c']) await l.createRequest({ ...base, id, subjectKeys: [`k_${id}`] });
+      // Patches of different shapes in one batch: each sets only its own fields.
+      await l.updateRequests([
+        { id: 'req_a', patch: { state: 'execute', result: { plan: { hub: { delete: 2 } } } } },
+        { id: 'req_b', patch: { state: 'blocked', error: 'parked', extendedDueAt: '2026-04-28T10:00:00.000Z' } },
+        { id: 'req_c', patch: { subjectKeys: ['k1', 'k2'], dryRun: true, params: { permanent: true } } },
+      ]);
+      const [a, missing, b, c] = await l.getRequests(['req_a', 'req_none', 'req_b', 'req_c']);
+      expect(missing).toBeNull();
+      expect(a).toMatchObject({ state: 'execute', result: { plan: { hub: { delete: 2 } } }, error: null });
+      expect(b).toMatchObject({
+        state: 'blocked',
+        error: 'parked',
+        extendedDueAt: '2026-04-28T10:00:00.000Z',
+        result: {},
+      });
+      expect(c).toMatchObject({
+        state: 'locate',
+        subjectKeys: ['k1', 'k2'],
+        dryRun: true,
+        params: { permanent: true },
+      });
+
+      const task = (requestId: string, step: string, id: string) => ({
+        requestId,
+        step,
+        ref: ref('hub', id),
+        action: 'delete',
+        state: 'pending' as const,
+        reason: null,
+      });
+      await l.upsertTasks([task('req_a', 'execute', '2'), task('req_a', 'execute', '1'), task('req_a', 'verify', '1')]);
+      await l.upsertTasks([task('req_b', 'execute', '3')]);
+      const byRequest = await l.tasksByRequest(['req_a', 'req_b', 'req_c'], 'execute');
+      expect([...byRequest.keys()]).toEqual(['req_a', 'req_b', 'req_c']);
+      expect(byRequest.get('req_a')!.map((t) => t.ref.id)).toEqual(['1', '2']);
+      expect(byRequest.get('req_b')!.map((t) => t.ref.id)).toEqual(['3']);
+      expect(byRequest.get('req_c')).toEqual([]);
+      expect((await l.tasksByRequest(['req_a'])).get('req_a')!.map((t) => t.step)).toEqual([
+        'execute',
+        'execute',
+        'verify',
+      ]);
     });
 
     it('keeps a hash chain that verifies, and refuses updates to the audit log', async () => {
@@ -352,7 +414,7 @@ describe('ledger on PostgreSQL only', () => {
     } finally {
       await client.end();
     }
-    await ledgers[0]!.addTombstones(['k'], null);
+    await ledgers[0]!.addTombstones([{ subjectKey: 'k', requestId: null }]);
     expect((await ledgers[3]!.tombstonesFor(['k'])).size).toBe(1);
     expect((await other.tombstonesFor(['k'])).size).toBe(0);
     for (const l of [...ledgers, other]) await l.close();

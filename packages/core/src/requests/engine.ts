@@ -267,12 +267,12 @@ async function perSystem(
   const systems = systemsOf(items);
   const settled = await Promise.allSettled(
     systems.map(async (s) => {
-      const t0 = performance.now();
-      try {
-        return await work(s, itemsIn(items, s.name));
-      } finally {
-        if (process.env.STEP_TIMES) process.stderr.write(`  ${step} ${s.name} ${Math.round(performance.now() - t0)} ms\n`);
-      }
+      const started = performance.now();
+      await work(s, itemsIn(items, s.name));
+      deps.log.debug(
+        { step, system: s.name, ms: Math.round(performance.now() - started) },
+        'request step done in system',
+      );
     }),
   );
   const parked = new Set<Item>();
@@ -686,7 +686,10 @@ async function rectifyChunk(
 async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const permanent = items.filter((i) => i.row.params.permanent === true);
   const fresh: NewTask[] = [];
-  const [purgeTasks, executeTasks] = [await tasksOf(deps, permanent, 'purge'), await tasksOf(deps, permanent, 'execute')];
+  const [purgeTasks, executeTasks] = [
+    await tasksOf(deps, permanent, 'purge'),
+    await tasksOf(deps, permanent, 'execute'),
+  ];
   for (const item of permanent) {
     const existing = new Set(purgeTasks.get(item)!.map((t) => refKey(t.ref)));
     for (const t of executeTasks.get(item)!)
@@ -896,9 +899,9 @@ async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> 
   const gone: RecordRef[] = [];
   const executed = await tasksOf(deps, items, 'execute');
   for (const item of items) {
-    const mine = executed.get(item)!.filter(
-      (t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'),
-    );
+    const mine = executed
+      .get(item)!
+      .filter((t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'));
     gone.push(...mine.map((t) => t.ref));
     changes.push({
       item,
@@ -907,8 +910,9 @@ async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> 
     });
   }
   await deps.ledger.markErased(gone, at);
-  for (const item of items)
-    if (item.row.subjectKeys.length > 0) await deps.ledger.addTombstones(item.row.subjectKeys, item.row.id);
+  await deps.ledger.addTombstones(
+    items.flatMap((item) => item.row.subjectKeys.map((subjectKey) => ({ subjectKey, requestId: item.row.id }))),
+  );
   await setStates(deps, changes);
 }
 
@@ -1064,9 +1068,13 @@ export async function runRequests(deps: RequestEngineDeps, ids: string[]): Promi
   }
   for (const [state, step] of STEPS) {
     const ready = items.filter((i) => i.row.state === state);
-    const t0 = performance.now();
-    if (ready.length > 0) await step(deps, ready);
-    if (process.env.STEP_TIMES) process.stderr.write(`step ${state} ${ready.length} ${Math.round(performance.now() - t0)} ms\n`);
+    if (ready.length === 0) continue;
+    const started = performance.now();
+    await step(deps, ready);
+    deps.log.debug(
+      { step: state, requests: ready.length, ms: Math.round(performance.now() - started) },
+      'request step done',
+    );
   }
   return items.map((i) => i.row);
 }

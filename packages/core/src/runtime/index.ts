@@ -6,4 +6,5 @@ export {
   type RuntimeConnector,
   type RuntimeInput,
 } from './runtime.js';
+export { mapSettled } from './settle.js';
 export { createTokenManager, type FetchedToken, type TokenManager } from './token-manager.js';
