@@ -63,8 +63,13 @@ if (process.env.LEDGER_TIMES) {
       if (typeof v !== 'function') return v;
       return async (...args: unknown[]) => {
         const t0 = performance.now();
-        try { return await (v as (...a: unknown[]) => unknown).apply(target, args); } finally {
-          const e = ledgerTimes[prop as string] ?? [0, 0]; e[0]++; e[1] += performance.now() - t0; ledgerTimes[prop as string] = e;
+        try {
+          return await (v as (...a: unknown[]) => unknown).apply(target, args);
+        } finally {
+          const e = ledgerTimes[prop as string] ?? [0, 0];
+          e[0]++;
+          e[1] += performance.now() - t0;
+          ledgerTimes[prop as string] = e;
         }
       };
     },
@@ -186,7 +191,9 @@ process.stdout.write(
     ).join('; ') +
     '\n',
 );
-if (process.env.LEDGER_TIMES) for (const [k, [n, ms]] of Object.entries(ledgerTimes).sort((a, b) => b[1][1] - a[1][1])) process.stderr.write(`ledger ${k} ${n} calls ${Math.round(ms)} ms\n`);
+if (process.env.LEDGER_TIMES)
+  for (const [k, [n, ms]] of Object.entries(ledgerTimes).sort((a, b) => b[1][1] - a[1][1]))
+    process.stderr.write(`ledger ${k} ${n} calls ${Math.round(ms)} ms\n`);
 await ctx.close();
 await sandbox.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -59,7 +59,6 @@ interface RecordRowDb {
 
 const severityRank = (s: Severity) => SEVERITIES.indexOf(s);
 
-
 /** Request fields a patch may set, with their column and SQL type. */
 const REQUEST_COLUMNS: Record<string, [column: string, type: string]> = {
   state: ['state', 'text'],

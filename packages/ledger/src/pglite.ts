@@ -20,7 +20,12 @@ function startParams(): string[] {
   // PGlite.defaultStartParams is a static the type declarations leave out; its flags (single-user mode, no
   // fsync, no parallel workers) must stay.
   const defaults = (PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams;
-  return [...defaults, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`, ...(process.env.PGX ? process.env.PGX.split(' ') : [])];
+  return [
+    ...defaults,
+    '-c',
+    `shared_buffers=${PGLITE_SHARED_BUFFERS}`,
+    ...(process.env.PGX ? process.env.PGX.split(' ') : []),
+  ];
 }
 
 /** Runs initdb for `dir` in a child process (see above); a folder that already holds a cluster is left alone. */

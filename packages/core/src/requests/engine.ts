@@ -271,7 +271,8 @@ async function perSystem(
       try {
         return await work(s, itemsIn(items, s.name));
       } finally {
-        if (process.env.STEP_TIMES) process.stderr.write(`  ${step} ${s.name} ${Math.round(performance.now() - t0)} ms\n`);
+        if (process.env.STEP_TIMES)
+          process.stderr.write(`  ${step} ${s.name} ${Math.round(performance.now() - t0)} ms\n`);
       }
     }),
   );
@@ -686,7 +687,10 @@ async function rectifyChunk(
 async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const permanent = items.filter((i) => i.row.params.permanent === true);
   const fresh: NewTask[] = [];
-  const [purgeTasks, executeTasks] = [await tasksOf(deps, permanent, 'purge'), await tasksOf(deps, permanent, 'execute')];
+  const [purgeTasks, executeTasks] = [
+    await tasksOf(deps, permanent, 'purge'),
+    await tasksOf(deps, permanent, 'execute'),
+  ];
   for (const item of permanent) {
     const existing = new Set(purgeTasks.get(item)!.map((t) => refKey(t.ref)));
     for (const t of executeTasks.get(item)!)
@@ -896,9 +900,9 @@ async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> 
   const gone: RecordRef[] = [];
   const executed = await tasksOf(deps, items, 'execute');
   for (const item of items) {
-    const mine = executed.get(item)!.filter(
-      (t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'),
-    );
+    const mine = executed
+      .get(item)!
+      .filter((t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'));
     gone.push(...mine.map((t) => t.ref));
     changes.push({
       item,
@@ -1066,7 +1070,8 @@ export async function runRequests(deps: RequestEngineDeps, ids: string[]): Promi
     const ready = items.filter((i) => i.row.state === state);
     const t0 = performance.now();
     if (ready.length > 0) await step(deps, ready);
-    if (process.env.STEP_TIMES) process.stderr.write(`step ${state} ${ready.length} ${Math.round(performance.now() - t0)} ms\n`);
+    if (process.env.STEP_TIMES)
+      process.stderr.write(`step ${state} ${ready.length} ${Math.round(performance.now() - t0)} ms\n`);
   }
   return items.map((i) => i.row);
 }
