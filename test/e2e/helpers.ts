@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '@custodian/cli';
+import type { Ledger } from '@custodian/core';
+import { openLedger } from '@custodian/ledger';
+import type { Sandbox } from '@custodian/sandbox';
+import { expect } from 'vitest';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const TEST_SECRET = 'e2e-secret-0123456789abcdef0123456789abcdef';
@@ -40,6 +44,30 @@ systems:
 ${extraYaml}`,
   );
   return { dir, config, env: { ...process.env, CUSTODIAN_SECRET: TEST_SECRET } };
+}
+
+/**
+ * Point the workspace's config at the sandbox's CRMs: `sections` go above `systems:` (e.g. a `requests:`
+ * section), `moreSystems` are further `systems:` entries after the CRMs.
+ */
+export function writeSandboxConfig(
+  ws: Workspace,
+  sandbox: Sandbox,
+  options: { sections?: string; moreSystems?: string } = {},
+): void {
+  writeFileSync(
+    ws.config,
+    `tenant: e2e
+ledger:
+  dir: ./ledger
+defaultCountry: DE
+${options.sections ?? ''}systems:
+${sandbox
+  .systemsConfig()
+  .map((s) => `  - ${JSON.stringify(s)}`)
+  .join('\n')}
+${options.moreSystems ?? ''}`,
+  );
 }
 
 export function writeWorkspaceFile(ws: Workspace, name: string, content: string): string {
@@ -104,4 +132,35 @@ export function spawnCli(
     },
   );
   return { child, done };
+}
+
+/** The workspace's ledger, opened for the test's own reads and closed afterwards. */
+export async function withLedger<T>(ws: Workspace, read: (ledger: Ledger) => Promise<T>): Promise<T> {
+  const ledger = await openLedger({ dir: join(ws.dir, 'ledger'), tenant: 'e2e' });
+  try {
+    return await read(ledger);
+  } finally {
+    await ledger.close();
+  }
+}
+
+/** Run the CLI as a child process that kills itself with SIGKILL at a step boundary (CUSTODIAN_TEST_CRASH_AT). */
+export async function runKilledAt(ws: Workspace, args: string[], point: string): Promise<void> {
+  const killed = await spawnCli(ws, args, { env: { CUSTODIAN_TEST_CRASH_AT: point } }).done;
+  expect(killed.signal, `not killed at ${point}: exit ${killed.code} ${killed.stderr}`).toBe('SIGKILL');
+}
+
+export interface ResumedRequest {
+  id: string;
+  state: string;
+  error: string | null;
+}
+
+/** `custodian requests resume` (in-process) after a crash: the ids open before it, and what it made of them. */
+export async function resumeOpen(ws: Workspace): Promise<{ open: string[]; resumed: ResumedRequest[] }> {
+  const listed = JSON.parse((await cli(ws, ['requests', '--json'])).stdout) as { requests: { id: string }[] };
+  const res = await cli(ws, ['requests', 'resume', '--json']);
+  expect(res.code, res.stderr).toBe(0);
+  const { resumed } = JSON.parse(res.stdout) as { resumed: ResumedRequest[] };
+  return { open: listed.requests.map((r) => r.id), resumed };
 }

@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openLedger } from '@custodian/ledger';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { cli, quickstartWorkspace, spawnCli, TEST_SECRET, type Workspace } from './helpers.js';
+import { cli, quickstartWorkspace, resumeOpen, runKilledAt, type Workspace, withLedger } from './helpers.js';
 
 const json = <T>(s: string): T => JSON.parse(s) as T;
 interface RequestJson {
@@ -28,15 +27,12 @@ function personLine(ws: Workspace, list: string, id: string): string[] {
 }
 
 async function ledgerDump(ws: Workspace): Promise<string> {
-  const ledger = await openLedger({ dir: join(ws.dir, 'ledger'), tenant: 'e2e' });
-  try {
+  return withLedger(ws, async (ledger) => {
     const requests = await ledger.listRequests({});
     const audit = await ledger.listAudit({ limit: 100_000 });
     const where = await ledger.listViolations({ limit: 100_000 });
     return JSON.stringify({ requests, audit, where });
-  } finally {
-    await ledger.close();
-  }
+  });
 }
 
 describe('data-subject requests on the CSV lists', () => {
@@ -159,19 +155,11 @@ describe('crash safety of erasure (SIGKILL at every step boundary)', () => {
       const ws = quickstartWorkspace();
       expect((await cli(ws, ['sync'])).code).toBe(0);
       const [, email] = personLine(ws, 'newsletter', 'nl-190');
-      const run = spawnCli(ws, ['erase', email!], {
-        env: { CUSTODIAN_TEST_CRASH_AT: point, CUSTODIAN_SECRET: TEST_SECRET },
-      });
-      const killed = await run.done;
-      expect(killed.signal).toBe('SIGKILL');
+      await runKilledAt(ws, ['erase', email!], point);
 
-      const open = json<{ requests: { id: string; state: string }[] }>(
-        (await cli(ws, ['requests', '--json'])).stdout,
-      ).requests;
+      const { open } = await resumeOpen(ws);
       expect(open).toHaveLength(1);
-      const resumed = await cli(ws, ['requests', 'resume', '--json']);
-      expect(resumed.code, resumed.stderr).toBe(0);
-      const shown = json<RequestJson>((await cli(ws, ['requests', 'show', open[0]!.id, '--json'])).stdout);
+      const shown = json<RequestJson>((await cli(ws, ['requests', 'show', open[0]!, '--json'])).stdout);
       expect(shown.state).toBe('completed');
       const systems = shown.result.certificate!.systems;
       // Each ref erased exactly once: either done in the first run or found "already gone" on resume.

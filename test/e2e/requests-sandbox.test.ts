@@ -4,7 +4,7 @@
  * reading every system back and by the sandbox's request log (calls and batch sizes); then faults during
  * requests (429 and 5xx bursts, token expiry, daily quota, a vendor that lies about deletes).
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openContext } from '@custodian/cli';
 import { type Identity, openRequest, type RequestRow, runRequests } from '@custodian/core';
@@ -12,7 +12,7 @@ import { openLedger } from '@custodian/ledger';
 import { SANDBOX_SYSTEM_NAMES, type Sandbox, type SeedPerson, startSandbox, type VendorName } from '@custodian/sandbox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requestDeps } from '../../packages/cli/src/commands/requests.js';
-import { cli, quickstartWorkspace, type Workspace, writeWorkspaceFile } from './helpers.js';
+import { cli, quickstartWorkspace, type Workspace, writeSandboxConfig, writeWorkspaceFile } from './helpers.js';
 import { REQUEST_VENDORS, successfulDeleteCalls, VENDOR_DELETES } from './requests-vendors.js';
 
 const VENDORS = REQUEST_VENDORS;
@@ -61,24 +61,14 @@ function sandboxWorkspace(onList: SeedPerson[]): Workspace {
     (p) => `sl-${p.index},${p.email},${p.phone},${p.firstName},${p.lastName},Acme,,false,consent,2026-01-01`,
   );
   writeWorkspaceFile(ws, `lists/sales/${LIST}.csv`, `${HEADER}\n${rows.join('\n')}\n`);
-  writeFileSync(
-    ws.config,
-    `tenant: e2e
-ledger:
-  dir: ./ledger
-defaultCountry: DE
-systems:
-${sandbox
-  .systemsConfig()
-  .map((s) => `  - ${JSON.stringify(s)}`)
-  .join('\n')}
-  - name: ${LIST}
+  writeSandboxConfig(ws, sandbox, {
+    moreSystems: `  - name: ${LIST}
     connector: csv
     purposes: [sales]
     legalBasis: legitimate_interest
     options: { dir: ./lists/sales }
 `,
-  );
+  });
   return ws;
 }
 

@@ -19,9 +19,11 @@ export interface VendorDeleteCase {
 
 export const VENDOR_DELETES: Record<VendorName, VendorDeleteCase> = {
   hubspot: {
-    // GDPR delete takes one contact per call; batch archive (notes) takes 100 ids.
-    deletes: /^POST \/crm\/v3\/objects\/(contacts\/gdpr-delete|notes\/batch\/archive)$/,
-    deleteCalls: (n) => (n.contacts ?? 0) + Math.ceil((n.notes ?? 0) / 100),
+    // GDPR delete takes one contact per call; batch archive (notes, and the companies and deals a synced
+    // ledger links to the person) takes 100 ids.
+    deletes: /^POST \/crm\/v3\/objects\/(contacts\/gdpr-delete|(notes|companies|deals)\/batch\/archive)$/,
+    deleteCalls: (n) =>
+      (n.contacts ?? 0) + ['notes', 'companies', 'deals'].reduce((sum, o) => sum + Math.ceil((n[o] ?? 0) / 100), 0),
     serverError: 502,
     rateLimited: 429,
   },

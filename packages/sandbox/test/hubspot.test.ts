@@ -87,6 +87,14 @@ describe('HubSpot look-alike', () => {
     });
     expect(res.status).toBe(204);
     expect(app.objects('contacts').has(victim?.id as string)).toBe(false);
+    // A second GDPR delete of the id finds nothing: 404, and the log counts the contact deleted once.
+    const again = await client.apiRequest({
+      method: 'POST',
+      path: '/crm/v3/objects/contacts/gdpr-delete',
+      body: { objectId: victim?.id },
+    });
+    expect(again.status).toBe(404);
+    expect(server.log.deletions('hubspot').get(victim?.id as string)).toBe(1);
     // Notes survive the contact, unassociated.
     for (const noteId of victim?.links ?? []) expect(app.objects('notes').get(noteId)?.links).toEqual([]);
     await expect(
@@ -99,6 +107,9 @@ describe('HubSpot look-alike', () => {
   it('batch archive answers 204 and archived records only list with archived=true', async () => {
     const id = [...app.objects('contacts').keys()][5] as string;
     await client.crm.contacts.batchApi.archive({ inputs: [{ id }] });
+    // Archiving it again is no error (204), and archives nothing: the log counts one delete of it.
+    await client.crm.contacts.batchApi.archive({ inputs: [{ id }] });
+    expect(server.log.deletions('hubspot').get(id)).toBe(1);
     const archived = await client.crm.contacts.basicApi.getPage(100, undefined, undefined, undefined, undefined, true);
     expect(archived.results.map((r) => r.id)).toContain(id);
   });

@@ -293,6 +293,9 @@ describe('Salesforce look-alike (through jsforce)', () => {
       'ENTITY_IS_DELETED',
     ]);
     expect(app.store.get(d)).not.toBeNull();
+    // The request log counts what was really deleted: a, b and c once each; not the rolled-back d.
+    const deletions = server.log.deletions('salesforce');
+    expect([a, b, c, d].map((id) => deletions.get(id))).toEqual([1, 1, 1, undefined]);
     // query hides binned rows; queryAll shows them with IsDeleted = true; the deleted feed lists them.
     const idList = [a, b, c, d].map((x) => `'${x}'`).join(', ');
     expect((await soql('query', `SELECT Id FROM Contact WHERE Id IN (${idList})`)).records.map((r) => r.Id)).toEqual([

@@ -114,8 +114,10 @@ describe('Zoho look-alike', () => {
       .map((e) => e.id);
     const first = await body(a, req('DELETE', `/crm/v8/Leads?ids=${ids.slice(0, 2).join(',')}`));
     expect(first.status).toBe(200);
+    expect(first.deleted).toEqual(ids.slice(0, 2));
     const mixed = await body(a, req('DELETE', `/crm/v8/Leads?ids=${ids.join(',')}`));
     expect(mixed.status).toBe(207);
+    expect(mixed.deleted).toEqual([ids[2]]); // what the request log counts per id
     expect((mixed.body as { data: { code: string }[] }).data.map((d) => d.code)).toEqual([
       'INVALID_DATA',
       'INVALID_DATA',

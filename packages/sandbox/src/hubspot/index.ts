@@ -283,14 +283,16 @@ export function createHubSpotApp(
     const inputs = (req.body as { inputs: { id: string }[] }).inputs;
     if (inputs.length > 100) return error(400, 'VALIDATION_ERROR', 'Batch size must be at most 100');
     if (req.knobs?.lieOnDelete) return { status: 204 };
+    const deleted: string[] = [];
     for (const { id } of inputs) {
       const r = portal.get(type, id)?.archived === false ? portal.edit(type, id) : null;
       if (r) {
         r.archived = true;
         r.archivedAt = new Date(clock()).toISOString();
+        deleted.push(id);
       }
     }
-    return { status: 204 };
+    return { status: 204, deleted };
   }
 
   function batchUpdate(type: string, req: SandboxRequest): SandboxResponse {
@@ -326,7 +328,7 @@ export function createHubSpotApp(
     if (r.properties.email) blocklist.add(r.properties.email.toLowerCase());
     // Notes, companies and deals survive the contact: only the association goes (HS-KB-DEL).
     portal.erase(r.id);
-    return { status: 204 };
+    return { status: 204, deleted: [r.id] };
   }
 
   function create(req: SandboxRequest): SandboxResponse {

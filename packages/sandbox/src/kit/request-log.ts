@@ -1,7 +1,8 @@
 /**
  * The request log every vendor server writes to. Counts live in maps keyed by
  * vendor/endpoint/status, so a benchmark making millions of calls costs a few kilobytes; only the
- * most recent `maxEntries` entries are kept as objects.
+ * most recent `maxEntries` entries are kept as objects. Deletes the vendors really performed are
+ * counted per record id (one map entry per deleted record).
  */
 import type { RequestLogEntry, VendorName } from './types.js';
 
@@ -18,6 +19,11 @@ export interface RequestLog {
   count(filter?: RequestLogFilter): number;
   /** Requests per endpoint key (optionally for one vendor). */
   byEndpoint(vendor?: VendorName): Record<string, number>;
+  /**
+   * Per record id, how many calls really deleted it at this vendor (`RequestLogEntry.deleted`): a delete of
+   * a record that is already gone is not counted, so any count above 1 is a record deleted twice.
+   */
+  deletions(vendor: VendorName): Map<string, number>;
   record(entry: RequestLogEntry): void;
   reset(): void;
 }
@@ -27,6 +33,7 @@ export function createRequestLog(options: { maxEntries?: number } = {}): Request
   let ring: RequestLogEntry[] = [];
   // vendor \u0000 endpoint \u0000 status -> count
   let counts = new Map<string, number>();
+  let deletions = new Map<VendorName, Map<string, number>>();
   const SEP = '\u0000';
   return {
     entries: () => ring.slice(-maxEntries),
@@ -50,15 +57,22 @@ export function createRequestLog(options: { maxEntries?: number } = {}): Request
       }
       return out;
     },
+    deletions: (vendor) => new Map(deletions.get(vendor)),
     record(entry) {
       const key = `${entry.vendor}${SEP}${entry.endpoint}${SEP}${entry.status}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
+      if (entry.deleted?.length) {
+        const ids = deletions.get(entry.vendor) ?? new Map<string, number>();
+        deletions.set(entry.vendor, ids);
+        for (const id of entry.deleted) ids.set(id, (ids.get(id) ?? 0) + 1);
+      }
       ring.push(entry);
       if (ring.length > maxEntries * 2) ring = ring.slice(-maxEntries);
     },
     reset() {
       ring = [];
       counts = new Map();
+      deletions = new Map();
     },
   };
 }

@@ -207,10 +207,11 @@ export async function createVendorServer(app: VendorApp, options: VendorServerOp
       // keep the raw path as the key; the app will answer (or 500) below
     }
     endpoint = scrubEndpointKey(endpoint);
-    const record = (status: number) => log.record({ vendor: app.vendor, method, endpoint, status, at: now() });
+    const record = (status: number, deleted?: string[]) =>
+      log.record({ vendor: app.vendor, method, endpoint, status, at: now(), ...(deleted?.length ? { deleted } : {}) });
     const send = (answer: SandboxResponse, extra?: Record<string, string>) => {
       respond(res, answer, extra);
-      record(answer.status);
+      record(answer.status, answer.deleted);
     };
 
     let raw: string;

@@ -30,6 +30,12 @@ export interface SandboxResponse {
   headers?: Record<string, string>;
   /** JSON-serialised unless a string (then sent as is, with the given content-type). */
   body?: unknown;
+  /**
+   * Ids of the records this call really deleted (archived, moved to a recycle bin or erased), for the request
+   * log's per-record delete counts. An id that was already gone, a rolled-back call and a lie (lieOnDelete)
+   * delete nothing.
+   */
+  deleted?: string[];
 }
 
 /** Knobs a test or the CLI can turn on a running vendor server. All default to off. */
@@ -65,6 +71,8 @@ export interface RequestLogEntry {
   /** HTTP status answered; 0 when the connection was dropped (dropRate knob, aborted upload). */
   status: number;
   at: number;
+  /** Ids of the records the call really deleted (SandboxResponse.deleted); absent when none. */
+  deleted?: string[];
 }
 
 /** A rate-limit window as the current caller sees it after the request was counted. */

@@ -232,7 +232,7 @@ export function createSalesforceApp(
       const row = rowOr404(object, second);
       if (!('Id' in row)) return row;
       store.remove(second);
-      return { status: 204 };
+      return { status: 204, deleted: [second] };
     }
     return errors(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${req.method}' not allowed. Allowed are GET,PATCH,DELETE`);
   };

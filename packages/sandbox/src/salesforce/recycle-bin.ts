@@ -30,7 +30,10 @@ export function collectionsDelete(store: SalesforceStore, req: SandboxRequest): 
     undo.push({ id, previous });
     return saved(id);
   });
-  return { status: 200, body: req.query.get('allOrNone') === 'true' ? allOrNone(store, results, undo) : results };
+  const answered = req.query.get('allOrNone') === 'true' ? allOrNone(store, results, undo) : results;
+  // Rolled back or lied about: nothing was deleted.
+  const deleted = req.knobs?.lieOnDelete ? [] : answered.flatMap((r) => (r.success && r.id ? [r.id] : []));
+  return { status: 200, body: answered, deleted };
 }
 
 // SOAP emptyRecycleBin (no REST resource): https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_emptyrecyclebin.htm

@@ -373,13 +373,18 @@ export function createZohoApp(world: SeedWorld, options: ZohoAppOptions = {}): V
       return error(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param: 'ids' });
     if (ids.length > BATCH)
       return error(400, 'LIMIT_EXCEEDED', 'at most 100 ids per call', { limit: BATCH, param: 'ids' });
-    return multi(
-      ids.map((id) =>
-        store.get(id, module) && (req.knobs?.lieOnDelete || store.remove(id))
-          ? { code: 'SUCCESS', details: { id }, message: 'record deleted', status: 'success' as const }
-          : { code: 'INVALID_DATA', details: { id }, message: 'record not deleted', status: 'error' as const },
-      ),
+    // lieOnDelete: answer success and keep the record.
+    const removed = (id: string) => store.get(id, module) && (req.knobs?.lieOnDelete || store.remove(id));
+    const deleted: string[] = [];
+    const answer = multi(
+      ids.map((id) => {
+        if (!removed(id))
+          return { code: 'INVALID_DATA', details: { id }, message: 'record not deleted', status: 'error' as const };
+        if (!req.knobs?.lieOnDelete) deleted.push(id);
+        return { code: 'SUCCESS', details: { id }, message: 'record deleted', status: 'success' as const };
+      }),
     );
+    return { ...answer, deleted };
   };
 
   // GET /crm/v8/{module}/deleted: https://www.zoho.com/crm/developer/docs/api/v8/get-deleted-records.html
