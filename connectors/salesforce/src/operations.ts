@@ -6,6 +6,7 @@ import {
   type CrmRecord,
   type FieldChange,
   type Identity,
+  mapSettled,
   type OperationContext,
   type RecordRef,
   type RefResult,
@@ -76,8 +77,7 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
     const emails = identities.filter((i) => i.kind === 'email').map((i) => i.value);
     const phones = identities.filter((i) => i.kind === 'phone').map((i) => i.value);
     if (emails.length === 0 && phones.length === 0) return [];
-    const out: CrmRecord[] = [];
-    for (const object of PERSON_OBJECTS) {
+    const found = await mapSettled(PERSON_OBJECTS, async (object) => {
       const fields = await records.selectList(object, ctx);
       const conditions: string[] = [];
       if (emails.length) conditions.push(`Email IN (${emails.map(soqlString).join(', ')})`);
@@ -87,38 +87,37 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
       }
       const select = all ? fields : fields.filter((f) => f !== 'IsDeleted');
       const soql = `SELECT ${select.join(', ')} FROM ${object} WHERE ${conditions.join(' OR ')}`;
-      for (const raw of await query.records(soql, ctx, all)) out.push(records.toRecord(object, raw, ctx));
-    }
-    return out;
+      return (await query.records(soql, ctx, all)).map((raw) => records.toRecord(object, raw, ctx));
+    });
+    return found.flat();
   }
 
   /** By id over queryAll, so rows in the Recycle Bin come back (`archived: true`). */
   async function get(refs: RecordRef[], ctx: OperationContext): Promise<(CrmRecord | null)[]> {
     const byId = new Map<string, CrmRecord>();
-    for (const object of new Set(refs.map((r) => r.object))) {
+    await mapSettled([...new Set(refs.map((r) => r.object))], async (object) => {
       const ids = refs.filter((r) => r.object === object).map((r) => idOf(r, ctx, 'get'));
       const fields = await records.selectList(object, ctx);
-      for (const batch of chunks(ids, COLLECTION_SIZE)) {
+      await mapSettled(chunks(ids, COLLECTION_SIZE), async (batch) => {
         const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE Id IN (${batch.map(soqlString).join(', ')})`;
         for (const raw of await query.records(soql, ctx, true)) byId.set(raw.Id, records.toRecord(object, raw, ctx));
-      }
-    }
+      });
+    });
     return refs.map((r) => byId.get(r.id) ?? null);
   }
 
   async function related(persons: RecordRef[], ctx: OperationContext): Promise<CrmRecord[]> {
     const ids = persons.map((p) => idOf(p, ctx, 'related'));
     if (ids.length === 0) return [];
-    const out: CrmRecord[] = [];
-    for (const object of ACTIVITY_OBJECTS) {
+    const found = await mapSettled(ACTIVITY_OBJECTS, async (object) => {
       const linkField = LINK_FIELDS[object] as string;
       const fields = (await records.selectList(object, ctx)).filter((f) => f !== 'IsDeleted');
-      for (const batch of chunks(ids, COLLECTION_SIZE)) {
+      return mapSettled(chunks(ids, COLLECTION_SIZE), async (batch) => {
         const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE ${linkField} IN (${batch.map(soqlString).join(', ')})`;
-        for (const raw of await query.records(soql, ctx)) out.push(records.toRecord(object, raw, ctx));
-      }
-    }
-    return out;
+        return (await query.records(soql, ctx)).map((raw) => records.toRecord(object, raw, ctx));
+      });
+    });
+    return found.flat(2);
   }
 
   /** https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_delete.htm */

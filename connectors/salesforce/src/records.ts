@@ -21,18 +21,23 @@ export function kindOf(object: string): StreamKind {
 }
 
 export function createRecords(options: SalesforceOptions, call: SalesforceCall) {
-  const fieldsCache = new Map<string, DescribedField[]>();
+  // The describe in flight is shared: lookups sent side by side ask once per object.
+  const fieldsCache = new Map<string, Promise<DescribedField[]>>();
 
   /** https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm */
   async function describe(object: string, ctx: OperationContext): Promise<DescribedField[]> {
-    const cached = fieldsCache.get(object);
-    if (cached) return cached;
-    const result = await call(ctx, 'describe', (conn) =>
-      conn.request<{ fields: DescribedField[] }>(`/services/data/v${options.apiVersion}/sobjects/${object}/describe`),
-    );
-    // Compound fields cannot be selected in Bulk queries and repeat their components; blobs are not text.
-    const fields = result.fields.filter((f) => f.type !== 'address' && f.type !== 'location' && f.type !== 'base64');
-    fieldsCache.set(object, fields);
+    let fields = fieldsCache.get(object);
+    if (!fields) {
+      fields = call(ctx, 'describe', (conn) =>
+        conn.request<{ fields: DescribedField[] }>(`/services/data/v${options.apiVersion}/sobjects/${object}/describe`),
+      ).then((result) =>
+        // Compound fields cannot be selected in Bulk queries and repeat their components; blobs are not text.
+        result.fields.filter((f) => f.type !== 'address' && f.type !== 'location' && f.type !== 'base64'),
+      );
+      fieldsCache.set(object, fields);
+      // A failed describe is asked again next time.
+      fields.catch(() => fieldsCache.delete(object));
+    }
     return fields;
   }
 

@@ -7,6 +7,7 @@ import {
   type FieldChange,
   HttpError,
   type Identity,
+  mapSettled,
   nextUtcMidnight,
   type OperationContext,
   type Page,
@@ -422,17 +423,19 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
     const keep = (module: ZohoModule, rows: ZohoRecord[]) => {
       for (const r of rows) found.set(`${module}:${r.id}`, toCrmRecord(system, module, r));
     };
-    for (const module of PERSON_MODULES) {
-      for (const batch of chunk(emails, COQL_IN_MAX))
-        keep(module, await coqlAll(ctx, selectPeople(module, anyFieldIn(EMAIL_FIELDS, batch))));
-      for (const group of phoneGroups) {
+    // Every module's lists at once: the runtime bounds COQL's concurrency (Zoho's heavy-call sub-limit).
+    await mapSettled(PERSON_MODULES, async (module) => {
+      await mapSettled(chunk(emails, COQL_IN_MAX), async (batch) =>
+        keep(module, await coqlAll(ctx, selectPeople(module, anyFieldIn(EMAIL_FIELDS, batch)))),
+      );
+      await mapSettled(phoneGroups, async (group) => {
         const forms = group.flatMap((p) => formsByPhone.get(p) ?? []).slice(0, COQL_IN_MAX);
         const hits = await coqlAll(ctx, selectPeople(module, anyFieldIn(PHONE_FIELDS, forms)));
         const groupForms = new Map(group.map((p) => [p, new Set(formsByPhone.get(p))] as const));
         for (const r of hits) for (const p of phoneHits(r, groupForms)) unmatched.delete(p);
         keep(module, hits);
-      }
-    }
+      });
+    });
     // A phone that no COQL form found in any module may be typed another way: Zoho's phone search.
     if (!fresh)
       for (const phone of unmatched)
@@ -452,32 +455,31 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
   // Get Records by ids (up to 100): https://www.zoho.com/crm/developer/docs/api/v8/get-records.html
   const getByIds = async (ctx: OperationContext, module: ZohoModule, ids: string[], fields?: string[]) => {
     const out = new Map<string, ZohoRecord>();
-    for (const batch of chunk(ids, BATCH)) {
+    await mapSettled(chunk(ids, BATCH), async (batch) => {
       const res = await call(ctx, 'get', 'GET', `/crm/v8/${module}`, {
         query: { ids: batch.join(','), fields: (fields ?? requiredFields(module)).slice(0, 50).join(',') },
       });
       for (const r of client.parse(listEnvelope, res, `Get Records of ${module} by id`)?.data ?? []) out.set(r.id, r);
-    }
+    });
     return out;
   };
 
   const get = async (refs: RecordRef[], ctx: OperationContext): Promise<(CrmRecord | null)[]> => {
     const found = new Map<string, CrmRecord>();
-    for (const [module, group] of groupByModule(refs, 'get')) {
+    await mapSettled([...groupByModule(refs, 'get')], async ([module, group]) => {
       const rows = await getByIds(
         ctx,
         module,
         group.map((r) => r.id),
       );
       for (const [id, r] of rows) found.set(`${module}:${id}`, toCrmRecord(system, module, r));
-    }
+    });
     return refs.map((r) => found.get(`${r.object}:${r.id}`) ?? null);
   };
 
   const related = async (persons: RecordRef[], ctx: OperationContext): Promise<CrmRecord[]> => {
     const ids = [...new Set(persons.map((p) => p.id))];
-    const out: CrmRecord[] = [];
-    for (const batch of chunk(ids, COQL_IN_MAX)) {
+    const pages = await mapSettled(chunk(ids, COQL_IN_MAX), async (batch) => {
       const list = batch.map(coqlString).join(', ');
       const queries: [ActivityModule, string][] = [
         ['Notes', `select ${requiredFields('Notes').join(', ')} from Notes where Parent_Id in (${list})`],
@@ -490,15 +492,17 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
           `select ${requiredFields('Calls').join(', ')} from Calls where Who_Id in (${list}) or What_Id in (${list})`,
         ],
       ];
-      for (const [module, q] of queries) {
+      return mapSettled(queries, async ([module, q]) => {
+        const out: CrmRecord[] = [];
         for (let offset = 0; ; offset += COQL_LIMIT_MAX) {
           const rows = await coql(ctx, q, COQL_LIMIT_MAX, offset);
           out.push(...rows.map((r) => toCrmRecord(system, module, r)));
           if (rows.length < COQL_LIMIT_MAX) break;
         }
-      }
-    }
-    return out;
+        return out;
+      });
+    });
+    return pages.flat(2);
   };
 
   type Outcome = { outcome: RefResult['outcome']; reason?: string };
