@@ -151,7 +151,13 @@ export interface ConnectorOperations {
   erase?(refs: RecordRef[], options: EraseOptions, ctx: OperationContext): Promise<RefResult[]>;
   /** Remove deleted records from recycle bins / archives so they cannot be restored. */
   purge?(refs: RecordRef[], ctx: OperationContext): Promise<RefResult[]>;
-  /** Confirm refs are gone for good (including recycle bins). Fallback: `get` + `find`. */
+  /**
+   * Confirm refs are gone for good (including recycle bins) and that nobody is still found by the
+   * identities. Results hold one entry per given ref (its own read-back), plus one `failed` entry (reason
+   * like `person still found by identity`) with the record's own ref for each record the identities still
+   * find that is not among the given refs (a contact re-created after locate, a duplicate locate missed).
+   * The runtime keeps those extra entries when they are refs of this system. Fallback: `get` + `find`.
+   */
   verifyErased?(refs: RecordRef[], identities: Identity[], ctx: OperationContext): Promise<RefResult[]>;
   /** Write field values; honours `expected` (conflict -> outcome `failed`, reason `conflict`). */
   update?(changes: FieldChange[], ctx: OperationContext): Promise<RefResult[]>;
