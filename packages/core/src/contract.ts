@@ -65,6 +65,27 @@ export interface RefResult {
   reason?: string;
 }
 
+/** Reason of a read-back result for a record the identities still find (see `verifyErased`). */
+export const LEFTOVER_REASON = 'person still found by identity';
+
+/**
+ * The results `verifyErased` adds after its per-ref ones: one `failed` result, with the record's own ref, for
+ * each record found by the identities that is not among the given refs (each record once).
+ */
+export function leftoverResults(given: RecordRef[], found: { ref: RecordRef; archived?: boolean }[]): RefResult[] {
+  const key = (ref: RecordRef) => `${ref.system}\u0000${ref.object}\u0000${ref.id}`;
+  const known = new Set(given.map(key));
+  const out = new Map<string, RefResult>();
+  for (const { ref, archived } of found)
+    if (!known.has(key(ref)))
+      out.set(key(ref), {
+        ref,
+        outcome: 'failed',
+        reason: archived ? `${LEFTOVER_REASON} (archived or in the recycle bin)` : LEFTOVER_REASON,
+      });
+  return [...out.values()];
+}
+
 export interface FieldChange {
   ref: RecordRef;
   /** Vendor field name -> new value (null clears). */

@@ -20,6 +20,7 @@ import {
   type DeclaredLimits,
   type EraseOptions,
   type FieldChange,
+  LEFTOVER_REASON,
   type OperationContext,
   operationForCapability,
   type Page,
@@ -423,7 +424,7 @@ export async function createRuntimeConnector(
       if (ref.system !== system || !streamNames.has(ref.object) || typeof ref.id !== 'string' || ref.id === '')
         foreign.add(String(ref.object));
       else if (!leftovers.has(key(ref)))
-        leftovers.set(key(ref), { ref, outcome: 'failed', reason: r.reason ?? 'person still found by identity' });
+        leftovers.set(key(ref), { ref, outcome: 'failed', reason: r.reason ?? LEFTOVER_REASON });
     }
     if (foreign.size > 0)
       throw new ConnectorError(
