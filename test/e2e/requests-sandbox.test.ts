@@ -394,3 +394,130 @@ describe('faults during requests', () => {
     expect(existsSync(join(ws.dir, 'lists/sales', `${LIST}.csv`))).toBe(true);
   });
 });
+
+/** The look-alikes' stores, to change a vendor behind Custodian's back as a person or an integration would. */
+interface LookAlikeStores {
+  hubspot: { createContact(properties: Record<string, string | null>, at: string): { id: string } };
+  zoho: { update(id: string, fields: Record<string, unknown>): unknown; personRecordId(index: number): string };
+  salesforce: { update(id: string, fields: Record<string, unknown>): unknown; personRecordId(index: number): string };
+}
+const storeOf = <V extends VendorName>(vendor: V): LookAlikeStores[V] =>
+  (sandbox.servers[vendor]!.app as unknown as { store: LookAlikeStores[V] }).store;
+
+/**
+ * After locate, a record of the person appears that the request holds no ref of, in every CRM: HubSpot gets a
+ * new contact with the phone (HubSpot keeps emails unique and blocklists GDPR-deleted ones: a duplicate carries
+ * the phone), Zoho and Salesforce get the email typed into another person's record. Returns each system's id.
+ */
+function plantLeftovers(
+  person: SeedPerson,
+  other: SeedPerson,
+  vendors: VendorName[] = VENDORS,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const vendor of vendors) {
+    if (vendor === 'hubspot') {
+      const at = new Date().toISOString();
+      const created = storeOf('hubspot').createContact({ firstname: person.firstName, phone: person.phone }, at);
+      out[SANDBOX_SYSTEM_NAMES.hubspot] = created.id;
+    } else {
+      const store = storeOf(vendor);
+      const id = store.personRecordId(other.index);
+      expect(store.update(id, { Email: person.email }), vendor).not.toBeNull();
+      out[SANDBOX_SYSTEM_NAMES[vendor]] = id;
+    }
+  }
+  return out;
+}
+
+const identitiesOf = (p: SeedPerson): Identity[] => [emailOf(p), { kind: 'phone', value: p.phone }];
+
+/** Person records each system still finds by the person's email or phone (live, not archived). */
+async function foundByIdentity(ws: Workspace, person: SeedPerson): Promise<Record<string, string[]>> {
+  const ctx = await openContext({ configPath: ws.config, env: ws.env });
+  try {
+    const out: Record<string, string[]> = {};
+    for (const system of SYSTEMS)
+      out[system] = (await (await ctx.connector(system)).find(identitiesOf(person)))
+        .filter((r) => r.kind === 'person' && !r.archived)
+        .map((r) => `${r.ref.object}:${r.ref.id}`);
+    return out;
+  } finally {
+    await ctx.close();
+  }
+}
+
+describe('read-back finds the person again by identity', () => {
+  it('a record created after locate blocks the request, naming each system; resume locates and erases it', async () => {
+    const [person, other] = take(2);
+    const ws = sandboxWorkspace([person!]);
+    let planted: Record<string, string> = {};
+    const [row] = await runWithHook(ws, [identitiesOf(person!)], (point) => {
+      // Execute is done: the person's located records are gone; now a new one turns up in every CRM.
+      if (point === 'purge' && Object.keys(planted).length === 0) planted = plantLeftovers(person!, other!);
+    });
+    expect(Object.keys(planted)).toHaveLength(VENDORS.length);
+    expect(row!.state).toBe('blocked');
+    expect(row!.result.certificate).toBeUndefined();
+    for (const vendor of VENDORS)
+      expect(row!.error).toMatch(
+        new RegExp(
+          `${SANDBOX_SYSTEM_NAMES[vendor]}: \\d+ ref\\(s\\) failed or still present \\(1 record\\(s\\) still found by identity that locate did not find\\)`,
+        ),
+      );
+    expect(row!.error).not.toContain(LIST);
+    expect(row!.error).toContain(`custodian requests resume ${row!.id}`);
+    for (const value of [person!.email, person!.phone]) {
+      expect(row!.error).not.toContain(value);
+      expect(await ledgerText(ws)).not.toContain(value);
+    }
+    const before = await foundByIdentity(ws, person!);
+    for (const [system, id] of Object.entries(planted))
+      expect(
+        before[system]!.filter((ref) => ref.endsWith(`:${id}`)),
+        system,
+      ).toHaveLength(1);
+
+    const resumed = await cli(ws, ['requests', 'resume', row!.id, '--json']);
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
+    const done = json<{ state: string; result: { certificate: Cert } }>(
+      (await cli(ws, ['requests', 'show', row!.id, '--json'])).stdout,
+    );
+    expect(done.state).toBe('completed');
+    for (const s of done.result.certificate.systems) expect(s.failed, s.system).toBe(0);
+    const erased = await executedRefKeys(ws, row!.id);
+    for (const [system, id] of Object.entries(planted))
+      expect(
+        erased.filter((k) => k.startsWith(`${system}\u0000`) && k.endsWith(`\u0000${id}`)),
+        system,
+      ).toHaveLength(1);
+    for (const [system, found] of Object.entries(await foundByIdentity(ws, person!))) expect(found, system).toEqual([]);
+  });
+
+  it('in a batch, a leftover blocks only the request of the person it belongs to', async () => {
+    const [ana, ben, other] = take(3);
+    const ws = sandboxWorkspace([ana!, ben!]);
+    let planted: Record<string, string> = {};
+    const rows = await runWithHook(ws, [identitiesOf(ana!), identitiesOf(ben!)], (point) => {
+      if (point === 'purge' && Object.keys(planted).length === 0) planted = plantLeftovers(ana!, other!, ['hubspot']);
+    });
+    expect(Object.keys(planted)).toEqual([SANDBOX_SYSTEM_NAMES.hubspot]);
+    const [blocked, completed] = rows;
+    expect([blocked!.state, completed!.state]).toEqual(['blocked', 'completed']);
+    expect(blocked!.error).toContain(
+      `${SANDBOX_SYSTEM_NAMES.hubspot}: 2 ref(s) failed or still present (1 record(s) still found by identity that locate did not find)`,
+    );
+    for (const vendor of VENDORS.filter((v) => v !== 'hubspot'))
+      expect(blocked!.error).not.toContain(SANDBOX_SYSTEM_NAMES[vendor]);
+    const cert = completed!.result.certificate as Cert;
+    for (const s of cert.systems) expect([s.system, s.failed, s.verified]).toEqual([s.system, 0, s.found]);
+    for (const [system, found] of Object.entries(await foundByIdentity(ws, ben!))) expect(found, system).toEqual([]);
+
+    const resumed = await cli(ws, ['requests', 'resume', blocked!.id, '--json']);
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
+    expect(json<{ state: string }>((await cli(ws, ['requests', 'show', blocked!.id, '--json'])).stdout).state).toBe(
+      'completed',
+    );
+    for (const [system, found] of Object.entries(await foundByIdentity(ws, ana!))) expect(found, system).toEqual([]);
+  });
+});

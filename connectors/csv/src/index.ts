@@ -22,6 +22,7 @@ import {
   type FieldClassification,
   type Identity,
   identitiesOf,
+  leftoverResults,
   type OperationContext,
   type Page,
   type RecordRef,
@@ -300,11 +301,13 @@ export default defineConnector({
         const remaining = (await allRecords(ctx)).filter((r) => matches(r, wanted));
         const stillThere = new Set(remaining.map((r) => `${r.ref.object}\u0000${r.ref.id}`));
         const found = await getRecords(refs, ctx);
-        return refs.map((ref, i) =>
+        const perRef = refs.map((ref, i) =>
           found[i] || stillThere.has(`${ref.object}\u0000${ref.id}`)
             ? { ref, outcome: 'failed' as const, reason: 'record still present in the list' }
             : { ref, outcome: 'done' as const },
         );
+        // A row added after locate (or one locate missed) that the identities still match, under its own ref.
+        return [...perRef, ...leftoverResults(refs, remaining)];
       },
 
       update(changes: FieldChange[], ctx) {

@@ -11,6 +11,7 @@ import {
   type DeletedRecord,
   type FieldChange,
   type Identity,
+  leftoverResults,
   mapSettled,
   type OperationContext,
   type Page,
@@ -627,22 +628,26 @@ export function createOperations(
 
   async function verifyErased(refs: RecordRef[], identities: Identity[], ctx: OperationContext): Promise<RefResult[]> {
     const live = await get(refs, ctx);
-    const byEmail = await find(
-      identities.filter((i) => i.kind === 'email'),
-      ctx,
+    // Contacts by email (batch read) and by phone (search), as `find` looks people up; vendor ids are refs.
+    const leftovers = leftoverResults(
+      refs,
+      await find(
+        identities.filter((i) => i.kind !== 'vendor_id'),
+        ctx,
+      ),
     );
-    const left = new Set(byEmail.map((r) => r.ref.id));
-    return refs.map((ref, i) => {
+    const perRef = refs.map((ref, i): RefResult => {
       const rec = live[i];
       if (
         rec &&
         !(ref.object === 'notes' && options.eraseNotes === 'redact' && rec.fields.hs_note_body === '[redacted]')
       )
         return { ref, outcome: 'failed', reason: 'record still readable' };
-      if (ref.object === 'contacts' && left.size > 0)
+      if (ref.object === 'contacts' && leftovers.length > 0)
         return { ref, outcome: 'failed', reason: 'a contact with the identity remains' };
       return { ref, outcome: 'done' };
     });
+    return [...perRef, ...leftovers];
   }
 
   async function setMarketingOptOut(refs: RecordRef[], ctx: OperationContext): Promise<RefResult[]> {

@@ -217,8 +217,65 @@ describe('find, erase, verify, update, opt-out', () => {
       .query(true)
       .reply(200, { status: 'COMPLETE', results: [contact(7, BASE)] });
     const c = await connect();
-    const [res] = await c.verifyErased([ref('contacts', '1001')], [{ kind: 'email', value: 'person7@example.org' }]);
-    expect(res?.outcome).toBe('failed');
+    const res = await c.verifyErased([ref('contacts', '1001')], [{ kind: 'email', value: 'person7@example.org' }]);
+    expect(res).toEqual([
+      { ref: ref('contacts', '1001'), outcome: 'failed', reason: 'a contact with the identity remains' },
+      { ref: ref('contacts', '1007'), outcome: 'failed', reason: 'person still found by identity' },
+    ]);
+  });
+
+  it('verify reports a contact still found by email that the request holds no ref of, with its own ref', async () => {
+    const scope = nock(API)
+      .post('/crm/v3/objects/contacts/batch/read', (b) => b.idProperty === 'email')
+      .query(true)
+      .reply(200, { status: 'COMPLETE', results: [contact(7, BASE)] });
+    const c = await connect();
+    const res = await c.verifyErased([], [{ kind: 'email', value: 'person7@example.org' }]);
+    expect(scope.isDone()).toBe(true);
+    expect(res).toEqual([
+      { ref: ref('contacts', '1007'), outcome: 'failed', reason: 'person still found by identity' },
+    ]);
+    expect(JSON.stringify(res)).not.toContain('person7@example.org');
+  });
+
+  it('verify searches phone identities too: a duplicate with the phone is a leftover, a stale hit of an erased ref is not', async () => {
+    const phone = '+33612345678';
+    const duplicate = contact(8, BASE, { email: null });
+    const searches: unknown[] = [];
+    const reply = searchReply([contact(1, BASE), duplicate]);
+    nock(API)
+      .post('/crm/v3/objects/contacts/batch/read', (b) => !b.idProperty)
+      .query(true)
+      .twice()
+      .reply(207, {
+        status: 'COMPLETE',
+        results: [],
+        errors: [{ status: 'error', category: 'OBJECT_NOT_FOUND', message: 'x', context: { ids: ['1001'] } }],
+      })
+      .post('/crm/v3/objects/contacts/search')
+      .twice()
+      .reply((uri, body) => {
+        searches.push(body);
+        return reply(uri, body);
+      });
+    const c = await connect();
+    // 1001 was erased but the search index still lists it; 1008 holds the phone and was never located.
+    expect(await c.verifyErased([ref('contacts', '1001')], [{ kind: 'phone', value: phone }])).toEqual([
+      { ref: ref('contacts', '1001'), outcome: 'failed', reason: 'a contact with the identity remains' },
+      { ref: ref('contacts', '1008'), outcome: 'failed', reason: 'person still found by identity' },
+    ]);
+    expect(searches[0]).toMatchObject({
+      filterGroups: [
+        { filters: [{ propertyName: 'phone', operator: 'EQ', value: phone }] },
+        { filters: [{ propertyName: 'mobilephone', operator: 'EQ', value: phone }] },
+      ],
+    });
+    duplicate.properties.phone = '+33600000000';
+    expect(await c.verifyErased([ref('contacts', '1001')], [{ kind: 'phone', value: phone }])).toEqual([
+      { ref: ref('contacts', '1001'), outcome: 'done' },
+    ]);
+    expect(searches).toHaveLength(2);
+    expect(nock.pendingMocks()).toEqual([]);
   });
 
   it('update rectifies fields and honours expected values as a conflict check', async () => {

@@ -6,6 +6,7 @@ import {
   type CrmRecord,
   type FieldChange,
   type Identity,
+  leftoverResults,
   mapSettled,
   type OperationContext,
   type RecordRef,
@@ -342,7 +343,7 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
         if (!blanked) remaining.add(record.ref.id);
       }
       const found = await findPeople(identities, ctx, true);
-      return refs.map(
+      const perRef = refs.map(
         (ref): RefResult =>
           remaining.has(ref.id)
             ? { ref, outcome: 'failed', reason: 'still present (live or in the Recycle Bin)' }
@@ -350,6 +351,8 @@ export function createOperations(options: SalesforceOptions, client: SalesforceC
               ? { ref, outcome: 'failed', reason: `${found.length} record(s) still match the identities` }
               : { ref, outcome: 'done' },
       );
+      // Rows the identities still match that were not given (live or in the Recycle Bin), under their own refs.
+      return [...perRef, ...leftoverResults(refs, found)];
     },
     /** Rectify and redact: `expected` values are compared with the live row first; a mismatch is a conflict. */
     async update(changes: FieldChange[], ctx) {

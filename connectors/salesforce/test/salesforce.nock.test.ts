@@ -603,7 +603,44 @@ describe('find, verify', () => {
     expect(again.map((r) => r.reason)).toEqual([
       '1 record(s) still match the identities',
       '1 record(s) still match the identities',
+      'person still found by identity',
     ]);
+    expect(again[2]?.ref).toEqual({ system: 'sf', object: 'Lead', id: '00Q000000000009AAA' });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('verify with no refs reports the rows the identities still match under their own refs (live or binned)', async () => {
+    token();
+    describeContact();
+    describeLead();
+    const seen: string[] = [];
+    soqlReply(
+      'queryAll',
+      /FROM Contact WHERE Email IN/,
+      page([
+        contact(4, '2026-01-01T00:00:00.000+0000'),
+        contact(5, '2026-01-01T00:00:00.000+0000', { IsDeleted: true }),
+      ]),
+      seen,
+    );
+    soqlReply('queryAll', /FROM Lead WHERE Email IN/, page([]), seen);
+    const conn = await connect();
+    const res = await conn.verifyErased([], [{ kind: 'email', value: 'p4@example.org' }]);
+    expect(res).toEqual([
+      {
+        ref: { system: 'sf', object: 'Contact', id: cid(4) },
+        outcome: 'failed',
+        reason: 'person still found by identity',
+      },
+      {
+        ref: { system: 'sf', object: 'Contact', id: cid(5) },
+        outcome: 'failed',
+        reason: 'person still found by identity (archived or in the recycle bin)',
+      },
+    ]);
+    // The identity queries verify already made: one queryAll per person object, nothing by id.
+    expect(seen).toHaveLength(2);
+    expect(JSON.stringify(res)).not.toContain('p4@example.org');
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

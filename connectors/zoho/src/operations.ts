@@ -7,6 +7,7 @@ import {
   type FieldChange,
   HttpError,
   type Identity,
+  leftoverResults,
   mapSettled,
   nextUtcMidnight,
   type OperationContext,
@@ -738,26 +739,26 @@ export function createOperations(client: ZohoClient, options: ZohoOptions, syste
       if (inBin.has(ref.id)) return { ref, outcome: 'failed', reason: 'record is still in the recycle bin' };
       return { ref, outcome: 'done' };
     });
-    // The runtime keeps one result per ref, so leftovers found by identity fail the person refs.
-    const known = new Set(refs.map((r) => `${r.object}:${r.id}`));
-    const leftovers = (
+    // Records the identities still find that were not given are reported with their own refs; the person
+    // refs fail too, naming them (ids only).
+    const leftovers = leftoverResults(
+      refs,
       await findIn(
         ctx,
         identities.filter((i) => i.kind !== 'vendor_id'),
         true,
-      )
-    )
-      .map((r) => `${r.ref.object}:${r.ref.id}`)
-      .filter((k) => !known.has(k));
+      ),
+    );
     if (leftovers.length > 0) {
-      const reason = `${leftovers.length} other record(s) with these identities remain: ${leftovers.slice(0, 5).join(', ')}`;
+      const named = leftovers.slice(0, 5).map((r) => `${r.ref.object}:${r.ref.id}`);
+      const reason = `${leftovers.length} other record(s) with these identities remain: ${named.join(', ')}`;
       const persons = out.filter((r) => isPersonModule(r.ref.object));
       for (const r of persons.length > 0 ? persons : out.slice(0, 1)) {
         r.outcome = 'failed';
         r.reason = reason;
       }
     }
-    return out;
+    return [...out, ...leftovers];
   };
 
   return {

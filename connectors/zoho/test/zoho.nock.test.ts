@@ -717,8 +717,33 @@ describe('erase, purge, verify', () => {
     const res = await c.verifyErased(refs(1), [{ kind: 'email', value: EMAIL }]);
     expect(res).toEqual([
       { ref: refs(1)[0], outcome: 'failed', reason: '1 other record(s) with these identities remain: Leads:l7' },
+      {
+        ref: { system: 'zoho-eu', object: 'Leads', id: 'l7' },
+        outcome: 'failed',
+        reason: 'person still found by identity',
+      },
     ]);
     expect(JSON.stringify(res)).not.toContain(EMAIL);
+  });
+
+  it('verify with no refs reports a record still found by identity with its own ref, in the same COQL calls', async () => {
+    token();
+    nock(API)
+      .post('/crm/v8/coql', (b: { select_query: string }) => b.select_query.includes('from Contacts'))
+      .reply(200, { data: [{ id: 'c9', Email: EMAIL, Last_Name: 'Lovelace' }], info: { more_records: false } })
+      .post('/crm/v8/coql', (b: { select_query: string }) => b.select_query.includes('from Leads'))
+      .reply(204);
+    const c = await connect();
+    const res = await c.verifyErased([], [{ kind: 'email', value: EMAIL }]);
+    expect(res).toEqual([
+      {
+        ref: { system: 'zoho-eu', object: 'Contacts', id: 'c9' },
+        outcome: 'failed',
+        reason: 'person still found by identity',
+      },
+    ]);
+    expect(JSON.stringify(res)).not.toContain(EMAIL);
+    expect(nock.pendingMocks()).toEqual([]);
   });
 });
 

@@ -65,6 +65,27 @@ export interface RefResult {
   reason?: string;
 }
 
+/** Reason of a read-back result for a record the identities still find (see `verifyErased`). */
+export const LEFTOVER_REASON = 'person still found by identity';
+
+/**
+ * The results `verifyErased` adds after its per-ref ones: one `failed` result, with the record's own ref, for
+ * each record found by the identities that is not among the given refs (each record once).
+ */
+export function leftoverResults(given: RecordRef[], found: { ref: RecordRef; archived?: boolean }[]): RefResult[] {
+  const key = (ref: RecordRef) => `${ref.system}\u0000${ref.object}\u0000${ref.id}`;
+  const known = new Set(given.map(key));
+  const out = new Map<string, RefResult>();
+  for (const { ref, archived } of found)
+    if (!known.has(key(ref)))
+      out.set(key(ref), {
+        ref,
+        outcome: 'failed',
+        reason: archived ? `${LEFTOVER_REASON} (archived or in the recycle bin)` : LEFTOVER_REASON,
+      });
+  return [...out.values()];
+}
+
 export interface FieldChange {
   ref: RecordRef;
   /** Vendor field name -> new value (null clears). */
@@ -151,7 +172,13 @@ export interface ConnectorOperations {
   erase?(refs: RecordRef[], options: EraseOptions, ctx: OperationContext): Promise<RefResult[]>;
   /** Remove deleted records from recycle bins / archives so they cannot be restored. */
   purge?(refs: RecordRef[], ctx: OperationContext): Promise<RefResult[]>;
-  /** Confirm refs are gone for good (including recycle bins). Fallback: `get` + `find`. */
+  /**
+   * Confirm refs are gone for good (including recycle bins) and that nobody is still found by the
+   * identities. Results hold one entry per given ref (its own read-back), plus one `failed` entry (reason
+   * like `person still found by identity`) with the record's own ref for each record the identities still
+   * find that is not among the given refs (a contact re-created after locate, a duplicate locate missed).
+   * The runtime keeps those extra entries when they are refs of this system. Fallback: `get` + `find`.
+   */
   verifyErased?(refs: RecordRef[], identities: Identity[], ctx: OperationContext): Promise<RefResult[]>;
   /** Write field values; honours `expected` (conflict -> outcome `failed`, reason `conflict`). */
   update?(changes: FieldChange[], ctx: OperationContext): Promise<RefResult[]>;

@@ -8,6 +8,7 @@ import {
   defineConnector,
   HttpError,
   type OperationContext,
+  type RefResult,
   type RuntimeInput,
   silentLogger,
 } from '../src/index.js';
@@ -353,6 +354,46 @@ describe('connector runtime: definition checks', () => {
       code: 'CUSTODIAN_ERR_CONNECTOR_CAPABILITY_MISSING',
     });
     expect(Object.isFrozen(seen)).toBe(true);
+  });
+});
+
+describe('connector runtime: read-back results', () => {
+  const ref = (id: string, object = 'contacts', system = 'crm') => ({ system, object, id });
+  /** A connector whose verifyErased answers with these results, whatever it is asked. */
+  const readBack = (answer: RefResult[]) =>
+    createRuntimeConnector(
+      defineConnector({
+        ...scripted(() => null).definition,
+        capabilities: ['verify'],
+        setup: () => ({ async *read() {}, verifyErased: async () => answer }),
+      }),
+      runtimeInput([]),
+    );
+
+  it('keeps one result per given ref, then each leftover found by identity once, with its own ref', async () => {
+    const rc = await readBack([
+      { ref: ref('1'), outcome: 'done' },
+      { ref: ref('9'), outcome: 'failed', reason: 'person still found by identity' },
+      { ref: ref('9'), outcome: 'failed', reason: 'found again by phone' },
+      { ref: ref('8'), outcome: 'failed' },
+      { ref: ref('7'), outcome: 'done' },
+    ]);
+    expect(await rc.verifyErased([ref('1'), ref('2')], [{ kind: 'email', value: 'ana@example.test' }])).toEqual([
+      { ref: ref('1'), outcome: 'done' },
+      { ref: ref('2'), outcome: 'failed', reason: 'no result from connector' },
+      { ref: ref('9'), outcome: 'failed', reason: 'person still found by identity' },
+      { ref: ref('8'), outcome: 'failed', reason: 'person still found by identity' },
+    ]);
+  });
+
+  it('refuses a leftover that is not a record of this system, naming only the object', async () => {
+    for (const stray of [ref('5', 'contacts', 'other-crm'), ref('5', 'invoices'), ref('', 'contacts')]) {
+      const rc = await readBack([{ ref: stray, outcome: 'failed', reason: 'person still found by identity' }]);
+      const err = await rc.verifyErased([], [{ kind: 'email', value: 'ana@example.test' }]).catch((e) => e);
+      expect(err).toMatchObject({ code: 'CUSTODIAN_ERR_CONNECTOR_FAILED', system: 'crm', kind: 'unknown' });
+      expect(err.message).toContain(`objects: ${stray.object}`);
+      expect(err.message).not.toContain('ana@example.test');
+    }
   });
 });
 

@@ -425,11 +425,23 @@ async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   for (const s of systemsOf(items)) connectors.set(s.name, await s.connector());
   const changes: Parameters<typeof setStates>[1] = [];
   const all: NewTask[] = [];
-  const located = await tasksOf(deps, items, 'locate');
+  const [located, planned] = [await tasksOf(deps, items, 'locate'), await tasksOf(deps, items, 'execute')];
   for (const item of items) {
     const { row } = item;
     const tasks: NewTask[] = [];
+    // Located again after read-back found more (resume): what was already erased is kept, never run again.
+    const settled = new Map(
+      planned
+        .get(item)!
+        .filter((t) => t.state === 'done' || t.state === 'already_gone')
+        .map((t) => [refKey(t.ref), t]),
+    );
     for (const t of located.get(item)!) {
+      const prior = settled.get(refKey(t.ref));
+      if (prior) {
+        tasks.push(prior);
+        continue;
+      }
       let action: string;
       let reason: string | null = null;
       let state: TaskState = 'pending';
@@ -461,7 +473,7 @@ async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       }
       tasks.push({ requestId: row.id, step: 'execute', ref: t.ref, action, state, reason });
     }
-    all.push(...tasks);
+    all.push(...tasks.filter((t) => !settled.has(refKey(t.ref))));
     const planSummary = summarise(tasks);
     if (row.dryRun) {
       // A dry run is finished here: its sealed identities are dropped like any completed request's.
@@ -741,17 +753,22 @@ async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
 /** Read back: nothing erased may remain; opt-outs and corrections must be in place. */
 async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const executed = await tasksOf(deps, items, 'execute');
+  // Records a request keeps or redacts under an exemption are still found by identity, and rightly so.
+  const exempt = new Map<Item, Set<string>>();
+  for (const item of items)
+    exempt.set(item, new Set(uniqueRefs(executed.get(item)!.filter((t) => t.action !== 'delete')).map(refKey)));
   const verifyTasks = new Map<Item, NewTask[]>(items.map((i) => [i, []]));
   const book = (owners: Item[], r: RefResult) => {
     for (const item of owners)
-      verifyTasks.get(item)!.push({
-        requestId: item.row.id,
-        step: 'verify',
-        ref: r.ref,
-        action: 'verify',
-        state: r.outcome === 'failed' ? 'failed' : 'done',
-        reason: r.reason ?? null,
-      });
+      if (r.outcome !== 'failed' || !exempt.get(item)!.has(refKey(r.ref)))
+        verifyTasks.get(item)!.push({
+          requestId: item.row.id,
+          step: 'verify',
+          ref: r.ref,
+          action: 'verify',
+          state: r.outcome === 'failed' ? 'failed' : 'done',
+          reason: r.reason ?? null,
+        });
   };
   const ok = await perSystem(deps, items, 'verify', async (system, mine) => {
     const connector = patientConnector(await system.connector());
@@ -774,9 +791,10 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       );
       const permanent = (item: Item) => item.row.params.permanent === true;
       if (connector.has('verify')) {
-        // Read back in groups of 100 requests. A connector reports leftovers found by identity on the refs it
-        // was given, not on the request they belong to, so the requests of a group with a failure are read
-        // back again one by one: a leftover never blocks another person's request.
+        // Read back in groups of 100 requests. A connector reports a record still found by identity under the
+        // record's own ref, which no request of the group may hold (re-created after locate, or a duplicate
+        // locate missed): it is booked to the whole group, so the requests of a group with a failure are read
+        // back again one by one and a leftover never blocks another person's request.
         const readBack = async (group: Item[]) => {
           const refs = uniqueRefs(group.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
           const ids = uniqueIdentities(group);
@@ -854,14 +872,21 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   });
   await deps.ledger.upsertTasks(ok.flatMap((i) => verifyTasks.get(i)!));
   const changes: Parameters<typeof setStates>[1] = [];
-  const blocked: { item: Item; problems: Record<string, number> }[] = [];
+  const blocked: { item: Item; problems: Record<string, number>; unlocated: Record<string, number> }[] = [];
+  const count = (into: Record<string, number>, system: string) => {
+    into[system] = (into[system] ?? 0) + 1;
+  };
   for (const item of ok) {
     const problems: Record<string, number> = {};
+    const unlocated: Record<string, number> = {};
+    const known = new Set(executed.get(item)!.map((t) => refKey(t.ref)));
     for (const t of verifyTasks.get(item)!)
-      if (t.state === 'failed') problems[t.ref.system] = (problems[t.ref.system] ?? 0) + 1;
-    for (const t of executed.get(item)!)
-      if (t.state === 'failed') problems[t.ref.system] = (problems[t.ref.system] ?? 0) + 1;
-    if (Object.keys(problems).length > 0) blocked.push({ item, problems });
+      if (t.state === 'failed') {
+        count(problems, t.ref.system);
+        if (!known.has(refKey(t.ref))) count(unlocated, t.ref.system);
+      }
+    for (const t of executed.get(item)!) if (t.state === 'failed') count(problems, t.ref.system);
+    if (Object.keys(problems).length > 0) blocked.push({ item, problems, unlocated });
     else
       changes.push({
         item,
@@ -871,11 +896,18 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       });
   }
   const blockedUpdates: { id: string; patch: Partial<RequestRow> }[] = [];
-  for (const { item, problems } of blocked) {
+  for (const { item, problems, unlocated } of blocked) {
     const { row } = item;
     const reason = `not finished: ${Object.entries(problems)
-      .map(([s, n]) => `${s}: ${n} ref(s) failed or still present`)
-      .join('; ')}; fix the cause and run \`custodian requests resume ${row.id}\``;
+      .map(
+        ([s, n]) =>
+          `${s}: ${n} ref(s) failed or still present${
+            unlocated[s] ? ` (${unlocated[s]} record(s) still found by identity that locate did not find)` : ''
+          }`,
+      )
+      .join('; ')}; fix the cause and run \`custodian requests resume ${row.id}\`${
+      Object.keys(unlocated).length > 0 ? ' (it locates and erases what read-back found)' : ''
+    }`;
     // The request stays open (and keeps its sealed identities) until read-back finds nothing.
     const result = { ...row.result, verifyProblems: problems };
     blockedUpdates.push({ id: row.id, patch: { state: 'blocked', error: reason, result } });
@@ -884,10 +916,10 @@ async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   await deps.ledger.updateRequests(blockedUpdates);
   if (blocked.length > 0)
     await deps.ledger.appendAudit(
-      blocked.map(({ item, problems }) => ({
+      blocked.map(({ item, problems, unlocated }) => ({
         actor: deps.actor,
         action: 'request.blocked',
-        data: { requestId: item.row.id, problems },
+        data: { requestId: item.row.id, problems, ...(Object.keys(unlocated).length > 0 ? { unlocated } : {}) },
       })),
     );
   await setStates(deps, changes);
@@ -1039,13 +1071,16 @@ async function unblock(deps: RequestEngineDeps, row: RequestRow): Promise<Reques
     const stillThere = new Set(
       (await deps.ledger.listTasks(row.id, 'verify')).filter((t) => t.state === 'failed').map((t) => refKey(t.ref)),
     );
-    const failed = (await deps.ledger.listTasks(row.id, 'execute')).filter(
+    const executed = await deps.ledger.listTasks(row.id, 'execute');
+    const failed = executed.filter(
       (t) =>
         (t.state === 'failed' && !t.reason?.startsWith('manual step')) ||
         ((t.state === 'done' || t.state === 'already_gone') && stillThere.has(refKey(t.ref))),
     );
     await deps.ledger.upsertTasks(failed.map((t) => ({ ...t, state: 'pending' as const, reason: null })));
-    state = failed.length > 0 ? 'execute' : 'verify';
+    // Read-back found records by identity that locate never had: locate again (plan keeps what is done).
+    for (const t of executed) stillThere.delete(refKey(t.ref));
+    state = stillThere.size > 0 ? 'locate' : failed.length > 0 ? 'execute' : 'verify';
   }
   const { parked: _cleared, ...result } = row.result;
   await deps.ledger.updateRequest(row.id, { state, error: null, result });

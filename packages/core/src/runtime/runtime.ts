@@ -20,6 +20,7 @@ import {
   type DeclaredLimits,
   type EraseOptions,
   type FieldChange,
+  LEFTOVER_REASON,
   type OperationContext,
   operationForCapability,
   type Page,
@@ -407,6 +408,32 @@ export async function createRuntimeConnector(
 
   const streamNames = new Set(streams.map((s) => s.name));
 
+  /**
+   * Read-back results: one per given ref, then one `failed` entry per record the identities still find that
+   * was not given (its own ref, so the engine can name and erase it). Such a leftover must be a record of this
+   * system: anything else is a connector bug, and dropping it would certify an erasure that did not happen.
+   */
+  const readBackResults = (refs: RecordRef[], results: RefResult[]): RefResult[] => {
+    const key = (ref: RecordRef) => `${ref.system}\u0000${ref.object}\u0000${ref.id}`;
+    const given = new Set(refs.map(key));
+    const leftovers = new Map<string, RefResult>();
+    const foreign = new Set<string>();
+    for (const r of results) {
+      if (r.outcome !== 'failed' || given.has(key(r.ref))) continue;
+      const { ref } = r;
+      if (ref.system !== system || !streamNames.has(ref.object) || typeof ref.id !== 'string' || ref.id === '')
+        foreign.add(String(ref.object));
+      else if (!leftovers.has(key(ref)))
+        leftovers.set(key(ref), { ref, outcome: 'failed', reason: r.reason ?? LEFTOVER_REASON });
+    }
+    if (foreign.size > 0)
+      throw new ConnectorError(
+        `read-back reported leftovers that are not records of this system (objects: ${[...foreign].join(', ')})`,
+        { system, operation: 'verifyErased', kind: 'unknown' },
+      );
+    return [...oneResultPerRef(refs, results), ...leftovers.values()];
+  };
+
   return {
     id: definition.id,
     system,
@@ -435,7 +462,8 @@ export async function createRuntimeConnector(
     erase: (refs, e, o) =>
       guard('erase', 'erase', o, async (ctx) => oneResultPerRef(refs, await ops.erase!(refs, e, ctx))),
     purge: (refs, o) => guard('purge', 'purge', o, async (ctx) => oneResultPerRef(refs, await ops.purge!(refs, ctx))),
-    verifyErased: (refs, ids, o) => guard('verifyErased', 'verify', o, (ctx) => ops.verifyErased!(refs, ids, ctx)),
+    verifyErased: (refs, ids, o) =>
+      guard('verifyErased', 'verify', o, async (ctx) => readBackResults(refs, await ops.verifyErased!(refs, ids, ctx))),
     update: (changes, o) =>
       guard('update', 'update', o, async (ctx) =>
         oneResultPerRef(
