@@ -702,10 +702,18 @@ async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     await tasksOf(deps, permanent, 'purge'),
     await tasksOf(deps, permanent, 'execute'),
   ];
+  // Systems without a recycle bin (or whose erase is already permanent) get no purge tasks at all.
+  const binned = new Set<string>();
+  for (const s of systemsOf(permanent)) if ((await s.connector()).has('purge')) binned.add(s.name);
   for (const item of permanent) {
     const existing = new Set(purgeTasks.get(item)!.map((t) => refKey(t.ref)));
     for (const t of executeTasks.get(item)!)
-      if (t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone') && !existing.has(refKey(t.ref)))
+      if (
+        binned.has(t.ref.system) &&
+        t.action === 'delete' &&
+        (t.state === 'done' || t.state === 'already_gone') &&
+        !existing.has(refKey(t.ref))
+      )
         fresh.push({
           requestId: item.row.id,
           step: 'purge',
@@ -722,7 +730,7 @@ async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     if (tasks.length === 0) return;
     const connector = patientConnector(await system.connector());
     if (!connector.has('purge')) {
-      // Connectors without a recycle bin (or whose erase is already permanent) have nothing to purge.
+      // Purge tasks planned before the connector lost its recycle bin (an upgraded connector): nothing to purge.
       await applyResults(
         deps,
         tasks,
