@@ -195,7 +195,9 @@ mkdirSync('bench-results', { recursive: true });
 writeFileSync(join('bench-results', 'hubspot.json'), `${JSON.stringify(out, null, 2)}\n`);
 process.stdout.write(
   `hubspot: ${out.contacts} contacts; calls ${results.map((r) => `${r.stream} ${r.calls}/${r.minimum}`).join(', ')}; ` +
-    `sequential ${out.sequential.requestsPer10s} req/10 s; concurrent ${out.concurrent.requestsPer10s} req/10 s of ${CEILING_PER_10S} ` +
-    `(${out.concurrent.shareOfCeilingPct}%); pacing ${out.pacing.requestsPer10s} req/10 s (${out.pacing.shareOfCeilingPct}%), ` +
+    // Averages over a run of a few windows exceed the ceiling when the allowance bursts at the start; the peak
+    // in any 10 s span is what HubSpot limits.
+    `sequential ${out.sequential.requestsPer10s} req/10 s (peak ${out.sequential.peakRequestsIn10s} in 10 s); ` +
+    `concurrent ${out.concurrent.requestsPer10s} req/10 s on average, peak ${out.concurrent.peakRequestsIn10s} in 10 s of ${CEILING_PER_10S}; pacing ${out.pacing.requestsPer10s} req/10 s (${out.pacing.shareOfCeilingPct}%), ` +
     `peak ${out.pacing.peakRequestsIn10s} in 10 s; 429s: ${out.sequential.responses429 + out.concurrent.responses429 + out.pacing.responses429}\n`,
 );
