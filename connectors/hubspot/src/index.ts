@@ -190,18 +190,15 @@ export function classifyHubSpotError(err: unknown, now: Date = new Date()): Clas
   return { kind: 'bad_request', status, message: `HubSpot rejected the request (${category})` };
 }
 
-/** Latency jitter (ms) between when the client sends and when HubSpot counts a request, that the limits absorb. */
-export const ARRIVAL_JITTER_MS = 250;
-
 /**
- * A vendor limit of `max` requests per rolling `windowMs` as a runtime (p-queue) group that never trips it.
- * HubSpot counts a rolling window from when requests arrive; the runtime's queues are sliding windows
- * counted from when they send (p-queue `strict`). Sends in any span of `windowMs + jitter` cover every
- * arrival window, so the whole allowance may go out at once and the next call waits for the oldest to age
- * out: a batch of C calls takes (ceil(C / max) - 1) windows, the least the limit allows, plus the jitter.
+ * A HubSpot limit of `max` requests per rolling `windowMs` as a runtime group. HubSpot counts a request when
+ * it arrives; the runtime holds each call's slot until `windowMs` after its response (by then it has arrived),
+ * so the limit can be declared as is: the whole allowance goes out at once and each later call waits for the
+ * oldest answered one to age out. A batch of C calls takes (ceil(C / max) - 1) windows plus the latency of
+ * one call per window, the least the limit allows.
  */
 export function rollingLimit(max: number, windowMs: number) {
-  return { intervalCap: max, intervalMs: windowMs + ARRIVAL_JITTER_MS, concurrency: 10 };
+  return { intervalCap: max, intervalMs: windowMs, concurrency: 10 };
 }
 
 function safeJson(text: string): unknown {

@@ -193,7 +193,11 @@ export interface ConnectorOperations {
 }
 
 export interface RateLimitGroup {
-  /** At most `intervalCap` calls per `intervalMs` (a sliding window); `Infinity` when the vendor counts none. */
+  /**
+   * At most `intervalCap` calls in any `intervalMs` (a rolling window; each call holds its slot until
+   * `intervalMs` after its response, so the vendor's count by arrival is never exceeded); `Infinity` when the
+   * vendor counts none.
+   */
   intervalMs: number;
   intervalCap: number;
   /** Calls in flight at once. */

@@ -12,6 +12,7 @@ import {
   type RuntimeInput,
   silentLogger,
 } from '../src/index.js';
+import { createRollingWindow } from '../src/runtime/window.js';
 
 /** A tiny in-test connector whose `find` runs a scripted vendor call through ctx.call. */
 function scripted(
@@ -454,5 +455,26 @@ describe('default classification of real fetch failures', () => {
     await expect((await createRuntimeConnector(definition, runtimeInput(waits))).find([])).resolves.toEqual([]);
     expect(waits).toEqual([1000]);
     expect(nock.isDone()).toBe(true);
+  });
+});
+
+describe('rolling window of a limit group', () => {
+  it('frees a slot a window after the answer, takes several slots for a costly call, and lets a waiter abort', async () => {
+    const window = createRollingWindow(3, 100);
+    const never = new AbortController().signal;
+    const t0 = performance.now();
+    await window.acquire(2, never);
+    await window.acquire(1, never);
+    // Full: the next caller waits until a slot is released and a window has passed since.
+    const aborted = new AbortController();
+    const gaveUp = window.acquire(1, aborted.signal);
+    const waited = window.acquire(2, never).then(() => performance.now() - t0);
+    aborted.abort(new Error('stop'));
+    await expect(gaveUp).rejects.toThrow('stop');
+    await new Promise((r) => setTimeout(r, 30));
+    window.release(2);
+    // Two slots free 100 ms after that answer (~130 ms in), not 100 ms after the call started.
+    expect(await waited).toBeGreaterThanOrEqual(125);
+    window.close();
   });
 });
