@@ -295,7 +295,11 @@ function chunks<T>(items: T[], size: number): T[][] {
 /** Refs grouped by object, then cut into chunks, so every chunk fills the vendor's per-object batches. */
 function objectChunks(refs: RecordRef[], size: number): RecordRef[][] {
   const byObject = new Map<string, RecordRef[]>();
-  for (const r of refs) byObject.set(r.object, [...(byObject.get(r.object) ?? []), r]);
+  for (const r of refs) {
+    const group = byObject.get(r.object);
+    if (group) group.push(r);
+    else byObject.set(r.object, [r]);
+  }
   return [...byObject.values()].flatMap((group) => chunks(group, size));
 }
 
@@ -561,7 +565,11 @@ async function execute(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     const connector = patientConnector(await system.connector());
     const byId = new Map(mine.map((i) => [i.row.id, i]));
     const byAction = new Map<string, RequestTaskRow[]>();
-    for (const t of tasks) byAction.set(t.action, [...(byAction.get(t.action) ?? []), t]);
+    for (const t of tasks) {
+      const group = byAction.get(t.action);
+      if (group) group.push(t);
+      else byAction.set(t.action, [t]);
+    }
     for (const [action, group] of byAction) {
       // Rectify carries each request's own values, so its chunks never mix requests.
       // Deletes never mix permanent and restorable erasure in one call.
