@@ -53,13 +53,20 @@ export function createRollingWindow(cap: number, windowMs: number): RollingWindo
     },
     release(requested) {
       const slots = Math.min(Math.max(1, requested), cap);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        held -= slots;
-        admitWaiting();
-      }, windowMs);
-      timer.unref();
-      timers.add(timer);
+      const freeAt = performance.now() + windowMs;
+      // Timers may fire a fraction of a millisecond early by the clock: the slot frees only once it is due.
+      const arm = (ms: number) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          const left = freeAt - performance.now();
+          if (left > 0) return arm(Math.ceil(left));
+          held -= slots;
+          admitWaiting();
+        }, ms);
+        timer.unref();
+        timers.add(timer);
+      };
+      arm(windowMs);
     },
     close() {
       for (const t of timers) clearTimeout(t);
