@@ -19,6 +19,7 @@ import { ConnectorError, CustodianError } from '../errors.js';
 import type { SubjectKeyer } from '../identity.js';
 import type { Ledger, RequestRow, RequestState, RequestTaskRow, TaskState } from '../ledger.js';
 import type { Logger } from '../logger.js';
+import { mapSettled } from '../runtime/settle.js';
 import { refKey } from '../sync/index-entry.js';
 import type { CanonicalField, CrmRecord, Identity, Jurisdiction, RecordRef, RequestKind } from '../types.js';
 import { Attribution, ownersByLink } from './attribute.js';
@@ -306,9 +307,7 @@ function objectChunks(refs: RecordRef[], size: number): RecordRef[][] {
 /** Run jobs with at most `n` at once; every job finishes (or fails) before the first failure is thrown. */
 async function inParallel(n: number, jobs: (() => Promise<void>)[]): Promise<void> {
   const queue = new PQueue({ concurrency: n });
-  const settled = await Promise.allSettled(jobs.map((job) => queue.add(job)));
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  await mapSettled(jobs, (job) => queue.add(job));
 }
 
 /**
