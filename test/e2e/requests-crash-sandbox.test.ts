@@ -1,10 +1,11 @@
 /**
  * Crash safety of erasure across the sandbox CRMs: the CLI, a real child process, kills itself with SIGKILL
- * at every step boundary and after the first chunk of each vendor's deletes, erasing three people as one
- * batch in chunks of two refs; `custodian requests resume` finishes the batch. Every case runs on a fresh
- * sandbox seeded like the uninterrupted run it is compared with, and starts from the same synced ledger:
- * the same certificates, every record deleted by its vendor exactly once (the sandbox request log counts
- * the deletes a vendor really performed, per record id), and `where` finds no live record.
+ * at every step boundary, after the first chunk of each vendor's deletes, and as each vendor's read-back
+ * starts (its own lane has erased, the others may be anywhere). It erases three people as one batch in
+ * chunks of two refs; `custodian requests resume` finishes the batch. Every case runs on a fresh sandbox
+ * seeded like the uninterrupted run it is compared with, and starts from the same synced ledger: the same
+ * certificates, every record deleted by its vendor exactly once (the sandbox request log counts the
+ * deletes a vendor really performed, per record id), and `where` finds no live record.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -142,8 +143,10 @@ afterAll(() => {
 describe('crash safety of erasure across the sandbox CRMs (SIGKILL, then `requests resume`)', () => {
   const boundaries = ['plan', 'execute', 'purge', 'verify', 'tombstone', 'certificate'];
   const midBatch = VENDORS.map((v) => `execute:${SANDBOX_SYSTEM_NAMES[v]}`);
+  // Each system reads back as soon as its own lane has erased (and purged), while others may still be erasing.
+  const midLane = VENDORS.map((v) => `read-back:${SANDBOX_SYSTEM_NAMES[v]}`);
 
-  it.each([...boundaries, ...midBatch])(
+  it.each([...boundaries, ...midBatch, ...midLane])(
     'killed at %s: the batch completes with the certificates of an uninterrupted run, each record deleted once',
     async (point) => {
       const sandbox = await startSandbox(WORLD);
@@ -155,9 +158,14 @@ describe('crash safety of erasure across the sandbox CRMs (SIGKILL, then `reques
         // The kill came where it was meant to: before any delete, in the middle of one vendor's, or after all.
         const deletedSoFar = (v: VendorName) => [...sandbox.log.deletions(v).keys()].sort();
         const killedVendor = VENDORS.find((v) => point === `execute:${SANDBOX_SYSTEM_NAMES[v]}`);
+        const readingBack = VENDORS.find((v) => point === `read-back:${SANDBOX_SYSTEM_NAMES[v]}`);
         if (killedVendor) {
           expect(deletedSoFar(killedVendor).length).toBeGreaterThan(0);
           expect(deletedSoFar(killedVendor).length).toBeLessThanOrEqual(CHUNK_SIZE);
+        } else if (readingBack) {
+          // Its lane has erased everything; the other lanes may be anywhere.
+          expect(deletedSoFar(readingBack)).toEqual(baseline.deleted[readingBack]);
+          for (const v of VENDORS) expect(baseline.deleted[v], v).toEqual(expect.arrayContaining(deletedSoFar(v)));
         } else {
           const before = point === 'plan' || point === 'execute';
           for (const v of VENDORS) expect(deletedSoFar(v), v).toEqual(before ? [] : baseline.deleted[v]);
@@ -170,8 +178,9 @@ describe('crash safety of erasure across the sandbox CRMs (SIGKILL, then `reques
         const after = await outcome(ws, sandbox);
         expect(after.deleted).toEqual(baseline.deleted);
         // Nothing resent, but what was in flight at the kill in the other vendors (mid-batch only).
+        const inFlight = killedVendor ?? readingBack;
         for (const v of VENDORS)
-          if (killedVendor && v !== killedVendor)
+          if (inFlight && v !== inFlight)
             expect(after.deleteCalls[v], v).toBeGreaterThanOrEqual(baseline.deleteCalls[v]);
           else expect(after.deleteCalls[v], v).toBe(baseline.deleteCalls[v]);
         expect(after.whereRecords).toBe(baseline.whereRecords);
@@ -180,8 +189,8 @@ describe('crash safety of erasure across the sandbox CRMs (SIGKILL, then `reques
           const got = after.certificates.get(located)!;
           // The killed vendor's first chunk is booked and its next one not sent: resume deletes only the rest.
           // At a step boundary nothing is in flight.
-          if (killedVendor) {
-            const exact = SANDBOX_SYSTEM_NAMES[killedVendor];
+          if (inFlight) {
+            const exact = SANDBOX_SYSTEM_NAMES[inFlight];
             expect(erasedEitherWay(got, exact)).toEqual(erasedEitherWay(systems, exact));
           } else expect(got).toEqual(systems);
         }

@@ -430,6 +430,11 @@ function plantLeftovers(
   return out;
 }
 
+/** The vendor whose read-back starts at this step point (each system reads back once its own lane has erased). */
+function readBackOf(point: string): VendorName | undefined {
+  return VENDORS.find((v) => point === `read-back:${SANDBOX_SYSTEM_NAMES[v]}`);
+}
+
 const identitiesOf = (p: SeedPerson): Identity[] => [emailOf(p), { kind: 'phone', value: p.phone }];
 
 /** Person records each system still finds by the person's email or phone (live, not archived). */
@@ -451,10 +456,12 @@ describe('read-back finds the person again by identity', () => {
   it('a record created after locate blocks the request, naming each system; resume locates and erases it', async () => {
     const [person, other] = take(2);
     const ws = sandboxWorkspace([person!]);
-    let planted: Record<string, string> = {};
+    const planted: Record<string, string> = {};
     const [row] = await runWithHook(ws, [identitiesOf(person!)], (point) => {
-      // Execute is done: the person's located records are gone; now a new one turns up in every CRM.
-      if (point === 'purge' && Object.keys(planted).length === 0) planted = plantLeftovers(person!, other!);
+      // A system's deletes are done: the person's located records are gone there; now a new one turns up.
+      const vendor = readBackOf(point);
+      if (vendor && !planted[SANDBOX_SYSTEM_NAMES[vendor]])
+        Object.assign(planted, plantLeftovers(person!, other!, [vendor]));
     });
     expect(Object.keys(planted)).toHaveLength(VENDORS.length);
     expect(row!.state).toBe('blocked');
@@ -499,7 +506,8 @@ describe('read-back finds the person again by identity', () => {
     const ws = sandboxWorkspace([ana!, ben!]);
     let planted: Record<string, string> = {};
     const rows = await runWithHook(ws, [identitiesOf(ana!), identitiesOf(ben!)], (point) => {
-      if (point === 'purge' && Object.keys(planted).length === 0) planted = plantLeftovers(ana!, other!, ['hubspot']);
+      if (readBackOf(point) === 'hubspot' && Object.keys(planted).length === 0)
+        planted = plantLeftovers(ana!, other!, ['hubspot']);
     });
     expect(Object.keys(planted)).toEqual([SANDBOX_SYSTEM_NAMES.hubspot]);
     const [blocked, completed] = rows;

@@ -7,63 +7,42 @@
  *
  * Requests run in batches: the requests in one step share connector calls per system (1,000 erasures
  * make 10 HubSpot archive calls, not 1,000), systems run side by side, and each result is booked to the
- * request that owns the ref. A single request is a batch of one. A vendor failure the runtime could not
+ * request that owns the ref. Execute, purge and verify run as one lane per system (lanes.ts), so one
+ * vendor's rate limit holds back only its own share. A single request is a batch of one. A vendor failure the runtime could not
  * retry away (daily quota, a storm outlasting the retries, revoked auth) parks the requests it touches
  * with the step and reason; `custodian requests resume` picks them up at that step.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { CountryCode } from 'libphonenumber-js';
-import PQueue from 'p-queue';
-import type { Capability, EraseOptions, FieldChange, RefResult, StreamDefinition } from '../contract.js';
-import { ConnectorError, CustodianError } from '../errors.js';
-import type { SubjectKeyer } from '../identity.js';
-import type { Ledger, RequestRow, RequestState, RequestTaskRow, TaskState } from '../ledger.js';
-import type { Logger } from '../logger.js';
-import { mapSettled } from '../runtime/settle.js';
+import type { Capability } from '../contract.js';
+import { CustodianError } from '../errors.js';
+import type { RequestRow, RequestState, RequestTaskRow, TaskState } from '../ledger.js';
 import { refKey } from '../sync/index-entry.js';
-import type { CanonicalField, CrmRecord, Identity, Jurisdiction, RecordRef, RequestKind } from '../types.js';
+import type { CanonicalField, Identity, Jurisdiction, RecordRef, RequestKind } from '../types.js';
 import { Attribution, ownersByLink } from './attribute.js';
-import type { Exemption, RequestsConfig } from './config.js';
+import {
+  exemptionFor,
+  findAll,
+  type Item,
+  type NewTask,
+  perSystem,
+  type RequestConnector,
+  type RequestEngineDeps,
+  type Sealed,
+  STEP_ORDER,
+  type StateChange,
+  setStates,
+  summarise,
+  systemsOf,
+  tasksOf,
+  uniqueIdentities,
+} from './batch.js';
 import { dueDate } from './deadlines.js';
-import { writeExport } from './export.js';
+import { runLanes } from './lanes.js';
 import { patientConnector } from './patience.js';
 import { seal, unseal } from './seal.js';
 import { writeSubjectCopy } from './subject-copy.js';
 
-/** What the engine needs from a connector; the runtime connector satisfies it. */
-export interface RequestConnector {
-  readonly streams: StreamDefinition[];
-  has(capability: Capability): boolean;
-  find(identities: Identity[]): Promise<CrmRecord[]>;
-  get(refs: RecordRef[]): Promise<(CrmRecord | null)[]>;
-  related(persons: RecordRef[]): Promise<CrmRecord[]>;
-  erase(refs: RecordRef[], options: EraseOptions): Promise<RefResult[]>;
-  purge(refs: RecordRef[]): Promise<RefResult[]>;
-  verifyErased(refs: RecordRef[], identities: Identity[]): Promise<RefResult[]>;
-  update(changes: FieldChange[]): Promise<RefResult[]>;
-  setMarketingOptOut(refs: RecordRef[]): Promise<RefResult[]>;
-}
-
-export interface RequestSystem {
-  name: string;
-  purposes: string[];
-  legalBasis: string | null;
-  connector(): Promise<RequestConnector>;
-}
-
-export interface RequestEngineDeps {
-  ledger: Ledger;
-  keyer: SubjectKeyer;
-  log: Logger;
-  systems: RequestSystem[];
-  config: RequestsConfig;
-  actor: string;
-  /** For phone numbers without a country code in records (attributing batched results). */
-  defaultCountry?: CountryCode;
-  now?: () => Date;
-  /** Called at every step boundary and between execution chunks (crash tests stop the process here). */
-  onStep?: (requestId: string, point: string) => void | Promise<void>;
-}
+export type { RequestConnector, RequestEngineDeps, RequestSystem } from './batch.js';
 
 export interface NewRequest {
   kind: RequestKind;
@@ -87,24 +66,6 @@ export interface NewRequest {
   excludeSystems?: string[];
   receivedAt?: Date;
 }
-
-interface Sealed {
-  identities: Identity[];
-  set?: Partial<Record<CanonicalField, string>>;
-}
-
-const STEP_ORDER: RequestState[] = [
-  'intake',
-  'locate',
-  'plan',
-  'awaiting-approval',
-  'execute',
-  'purge',
-  'verify',
-  'tombstone',
-  'certificate',
-  'completed',
-];
 
 /** Open a request: intake only (identities sealed, subject keys computed, due date set). */
 export async function openRequest(deps: RequestEngineDeps, input: NewRequest): Promise<RequestRow> {
@@ -176,163 +137,6 @@ function unsealPayload(deps: RequestEngineDeps, row: RequestRow): Sealed {
   return typeof sealed === 'string' ? unseal<Sealed>(deps.keyer, sealed) : { identities: [] };
 }
 
-/** One request inside a batch: its stored row, its unsealed payload and the systems it covers. */
-interface Item {
-  row: RequestRow;
-  sealed: Sealed;
-  systems: RequestSystem[];
-}
-
-type NewTask = Omit<RequestTaskRow, 'updatedAt' | 'attempts'>;
-
-function itemsIn(items: Item[], system: string): Item[] {
-  return items.filter((i) => i.systems.some((s) => s.name === system));
-}
-
-function systemsOf(items: Item[]): RequestSystem[] {
-  const out = new Map<string, RequestSystem>();
-  for (const i of items) for (const s of i.systems) out.set(s.name, s);
-  return [...out.values()];
-}
-
-function liveIdentities(item: Item): Identity[] {
-  return item.sealed.identities.filter((i) => i.kind !== 'vendor_id');
-}
-
-function uniqueIdentities(items: Item[]): Identity[] {
-  const out = new Map<string, Identity>();
-  for (const i of items) for (const id of liveIdentities(i)) out.set(`${id.kind}:${id.value}`, id);
-  return [...out.values()];
-}
-
-/** The tasks of these requests at one step, in one ledger query. */
-async function tasksOf(deps: RequestEngineDeps, items: Item[], step: string): Promise<Map<Item, RequestTaskRow[]>> {
-  const byId = await deps.ledger.tasksByRequest(
-    items.map((i) => i.row.id),
-    step,
-  );
-  return new Map(items.map((i) => [i, byId.get(i.row.id) ?? []]));
-}
-
-/** Store a state change for many requests at once (one audit append), then report each step boundary. */
-async function setStates(
-  deps: RequestEngineDeps,
-  changes: { item: Item; state: RequestState; patch?: Partial<RequestRow>; audit?: Record<string, unknown> }[],
-): Promise<void> {
-  if (changes.length === 0) return;
-  await deps.ledger.updateRequests(changes.map((c) => ({ id: c.item.row.id, patch: { ...c.patch, state: c.state } })));
-  await deps.ledger.appendAudit(
-    changes.map((c) => ({
-      actor: deps.actor,
-      action: `request.${c.state}`,
-      data: { requestId: c.item.row.id, ...c.audit },
-    })),
-  );
-  for (const c of changes) c.item.row = { ...c.item.row, ...c.patch, state: c.state };
-  for (const c of changes) await deps.onStep?.(c.item.row.id, c.state);
-}
-
-/** A vendor failure the runtime could not retry away: the request waits at this step with the reason. */
-async function park(deps: RequestEngineDeps, items: Item[], step: RequestState, err: ConnectorError): Promise<void> {
-  const resumeAt = err.resumeAt?.toISOString() ?? null;
-  const updates: { id: string; patch: Partial<RequestRow> }[] = [];
-  for (const item of items) {
-    const reason = `parked at ${step}: ${err.system} ${err.kind.replace('_', ' ')} (${err.code})${
-      resumeAt ? `, the vendor resets at ${resumeAt}` : ''
-    }; run \`custodian requests resume ${item.row.id}\` when the system is back`;
-    const parked = { step, system: err.system, kind: err.kind, code: err.code, resumeAt };
-    const patch = { state: 'blocked' as const, error: reason, result: { ...item.row.result, parked } };
-    updates.push({ id: item.row.id, patch });
-    item.row = { ...item.row, ...patch };
-  }
-  await deps.ledger.updateRequests(updates);
-  await deps.ledger.appendAudit(
-    items.map((item) => ({
-      actor: deps.actor,
-      action: 'request.parked',
-      data: { requestId: item.row.id, step, system: err.system, kind: err.kind, resumeAt },
-    })),
-  );
-}
-
-/**
- * Run one piece of work per system side by side. Systems that fail with a ConnectorError park the
- * requests that involve them (the others go on); any other error is a bug and is thrown.
- */
-async function perSystem(
-  deps: RequestEngineDeps,
-  items: Item[],
-  step: RequestState,
-  work: (system: RequestSystem, mine: Item[]) => Promise<void>,
-): Promise<Item[]> {
-  const systems = systemsOf(items);
-  const settled = await Promise.allSettled(
-    systems.map(async (s) => {
-      const started = performance.now();
-      await work(s, itemsIn(items, s.name));
-      deps.log.debug(
-        { step, system: s.name, ms: Math.round(performance.now() - started) },
-        'request step done in system',
-      );
-    }),
-  );
-  const parked = new Set<Item>();
-  for (const [i, r] of settled.entries()) {
-    if (r.status === 'fulfilled') continue;
-    if (!(r.reason instanceof ConnectorError) || r.reason.kind === 'aborted') throw r.reason;
-    const affected = itemsIn(items, systems[i]!.name).filter((it) => !parked.has(it));
-    for (const it of affected) parked.add(it);
-    if (affected.length > 0) await park(deps, affected, step, r.reason);
-  }
-  return items.filter((it) => !parked.has(it));
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Refs grouped by object, then cut into chunks, so every chunk fills the vendor's per-object batches. */
-function objectChunks(refs: RecordRef[], size: number): RecordRef[][] {
-  const byObject = new Map<string, RecordRef[]>();
-  for (const r of refs) {
-    const group = byObject.get(r.object);
-    if (group) group.push(r);
-    else byObject.set(r.object, [r]);
-  }
-  return [...byObject.values()].flatMap((group) => chunks(group, size));
-}
-
-/** Run jobs with at most `n` at once; every job finishes (or fails) before the first failure is thrown. */
-async function inParallel(n: number, jobs: (() => Promise<void>)[]): Promise<void> {
-  const queue = new PQueue({ concurrency: n });
-  await mapSettled(jobs, (job) => queue.add(job));
-}
-
-/**
- * Live identities in lists of 100 (one HubSpot batch read), a few lists at a time: the runtime paces the
- * calls within each vendor's declared rate and concurrency limits, so more lists in flight cost no 429s.
- */
-async function findAll(connector: RequestConnector, identities: Identity[], concurrency: number): Promise<CrmRecord[]> {
-  const parts = chunks(identities, 100);
-  const found: CrmRecord[][] = parts.map(() => []);
-  await inParallel(
-    concurrency,
-    parts.map((part, i) => async () => {
-      found[i] = await connector.find(part);
-    }),
-  );
-  return found.flat();
-}
-
-function exemptionFor(config: RequestsConfig, ref: RecordRef): Exemption | undefined {
-  return config.exemptions.find(
-    (e) => (!e.system || e.system === ref.system) && (!e.object || e.object === ref.object),
-  );
-}
-
-/** Find each person live in every system and through the ledger, then follow related objects. */
 async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const persons = new Map<Item, Map<string, RecordRef>>(items.map((i) => [i, new Map()]));
   const related = new Map<Item, Map<string, RecordRef>>(items.map((i) => [i, new Map()]));
@@ -426,7 +230,7 @@ const CAPABILITY_FOR: Record<string, Capability> = {
 async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const connectors = new Map<string, RequestConnector>();
   for (const s of systemsOf(items)) connectors.set(s.name, await s.connector());
-  const changes: Parameters<typeof setStates>[1] = [];
+  const changes: StateChange[] = [];
   const all: NewTask[] = [];
   const [located, planned] = [await tasksOf(deps, items, 'locate'), await tasksOf(deps, items, 'execute')];
   for (const item of items) {
@@ -500,449 +304,9 @@ async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   await setStates(deps, changes);
 }
 
-function summarise(tasks: Pick<RequestTaskRow, 'ref' | 'action' | 'state'>[]): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  for (const t of tasks) {
-    const s = out[t.ref.system] ?? {};
-    out[t.ref.system] = s;
-    const key = t.state === 'pending' ? t.action : `${t.action}:${t.state}`;
-    s[key] = (s[key] ?? 0) + 1;
-  }
-  return out;
-}
-
-function fieldFor(streams: StreamDefinition[], object: string, canonical: string): string | undefined {
-  return streams.find((s) => s.name === object)?.fields.find((f) => f.canonical === canonical)?.name;
-}
-
-function taskState(r: RefResult): TaskState {
-  if (r.outcome === 'done') return 'done';
-  if (r.outcome === 'already_gone') return 'already_gone';
-  return r.outcome === 'skipped' ? 'skipped' : 'failed';
-}
-
-/** Book connector results to every task (of any request in the batch) that holds the ref. */
-async function applyResults(deps: RequestEngineDeps, tasks: RequestTaskRow[], results: RefResult[]): Promise<void> {
-  const byRef = new Map(results.map((r) => [refKey(r.ref), r]));
-  await deps.ledger.upsertTasks(
-    tasks.flatMap((t) => {
-      const r = byRef.get(refKey(t.ref));
-      return r ? [{ ...t, state: taskState(r), reason: r.reason ?? null }] : [];
-    }),
-  );
-}
-
-async function markRunning(deps: RequestEngineDeps, tasks: RequestTaskRow[]): Promise<void> {
-  await deps.ledger.upsertTasks(tasks.map((t) => ({ ...t, state: 'running' as const })));
-}
-
-function uniqueRefs(tasks: RequestTaskRow[]): RecordRef[] {
-  return [...new Map(tasks.map((t) => [refKey(t.ref), t.ref])).values()];
-}
-
-async function pendingTasks(
-  deps: RequestEngineDeps,
-  items: Item[],
-  step: string,
-): Promise<Map<Item, RequestTaskRow[]>> {
-  const out = await tasksOf(deps, items, step);
-  for (const [item, tasks] of out)
-    out.set(
-      item,
-      tasks.filter((t) => t.state === 'pending' || t.state === 'running'),
-    );
-  return out;
-}
-
-/** Run the pending tasks, batched per system and action across requests, storing progress after each chunk. */
-async function execute(deps: RequestEngineDeps, items: Item[]): Promise<void> {
-  const pending = await pendingTasks(deps, items, 'execute');
-  const exported = new Map<Item, Record<string, CrmRecord[]>>(items.map((i) => [i, {}]));
-  const ok = await perSystem(deps, items, 'execute', async (system, mine) => {
-    const tasks = mine.flatMap((i) => pending.get(i)!.filter((t) => t.ref.system === system.name));
-    if (tasks.length === 0) return;
-    const connector = patientConnector(await system.connector());
-    const byId = new Map(mine.map((i) => [i.row.id, i]));
-    const byAction = new Map<string, RequestTaskRow[]>();
-    for (const t of tasks) {
-      const group = byAction.get(t.action);
-      if (group) group.push(t);
-      else byAction.set(t.action, [t]);
-    }
-    for (const [action, group] of byAction) {
-      // Rectify carries each request's own values, so its chunks never mix requests.
-      // Deletes never mix permanent and restorable erasure in one call.
-      const permanent = (t: RequestTaskRow) => byId.get(t.requestId)?.row.params.permanent === true;
-      const groups = (
-        action === 'update'
-          ? mine.map((i) => group.filter((t) => t.requestId === i.row.id))
-          : action === 'delete'
-            ? [group.filter(permanent), group.filter((t) => !permanent(t))]
-            : [group]
-      ).filter((g) => g.length > 0);
-      const jobs = groups.flatMap((g) =>
-        objectChunks(uniqueRefs(g), deps.config.chunkSize).map((chunk) => async () => {
-          const keys = new Set(chunk.map(refKey));
-          const chunkTasks = g.filter((t) => keys.has(refKey(t.ref)));
-          await markRunning(deps, chunkTasks);
-          let results: RefResult[];
-          if (action === 'delete') {
-            results = await connector.erase(chunk, { permanent: permanent(chunkTasks[0]!) });
-          } else if (action === 'redact') {
-            results = await connector.update(
-              chunk.map((ref) => ({
-                ref,
-                set: Object.fromEntries((exemptionFor(deps.config, ref)?.fields ?? []).map((f) => [f, null])),
-              })),
-            );
-          } else if (action === 'opt-out') {
-            results = await connector.setMarketingOptOut(chunk);
-          } else if (action === 'update') {
-            const owner = byId.get(g[0]!.requestId)!;
-            results = await rectifyChunk(connector, chunk, owner.sealed.set ?? {});
-          } else {
-            const records = await connector.get(chunk);
-            for (const t of chunkTasks) {
-              const owner = byId.get(t.requestId)!;
-              const r = records[chunk.findIndex((ref) => refKey(ref) === refKey(t.ref))];
-              if (r) {
-                const byItem = exported.get(owner)!;
-                byItem[system.name] = [...(byItem[system.name] ?? []), r];
-              }
-            }
-            results = chunk.map((ref, i) => (records[i] ? { ref, outcome: 'done' } : { ref, outcome: 'already_gone' }));
-          }
-          await applyResults(deps, chunkTasks, results);
-          for (const id of new Set(chunkTasks.map((t) => t.requestId)))
-            await deps.onStep?.(id, `execute:${system.name}:${action}:chunk`);
-        }),
-      );
-      await inParallel(deps.config.concurrency, jobs);
-    }
-  });
-  const changes: Parameters<typeof setStates>[1] = [];
-  const executedTasks = await tasksOf(deps, ok, 'execute');
-  for (const item of ok) {
-    const { row } = item;
-    let result = row.result;
-    if (row.kind === 'export') result = { ...result, export: await recordExport(deps, item, exported.get(item)!) };
-    const executed = summarise(executedTasks.get(item)!);
-    changes.push({
-      item,
-      state: row.kind === 'erase' ? 'purge' : row.kind === 'export' ? 'certificate' : 'verify',
-      patch: { result: { ...result, executed } },
-      audit: { executed },
-    });
-  }
-  await setStates(deps, changes);
-}
-
-/** Write the export where the user asked; the export is itself a copy, so it enters the duplication register. */
-async function recordExport(
-  deps: RequestEngineDeps,
-  item: Item,
-  exported: Record<string, CrmRecord[]>,
-): Promise<Awaited<ReturnType<typeof writeExport>>> {
-  const { row } = item;
-  const outDir = String(row.params.outDir);
-  const written = await writeExport(
-    outDir,
-    row,
-    exported,
-    await deps.ledger.duplicationsBySubject(row.subjectKeys),
-    item.systems,
-  );
-  const destination = createHash('sha256').update(outDir).digest('hex').slice(0, 16);
-  for (const [system, records] of Object.entries(exported)) {
-    for (const r of records.slice(0, 1000)) {
-      await deps.ledger.recordDuplication({
-        subjectKey: row.subjectKeys[0] ?? 'unknown',
-        source: r.ref,
-        copy: { system: 'export', object: destination, id: `${row.id}:${system}:${r.ref.id}` },
-        fields: Object.keys(r.fields).sort(),
-        purpose: 'data-subject access',
-        legalBasis: 'legal_obligation',
-        origin: 'export',
-        note: `export by ${deps.actor}`,
-      });
-    }
-  }
-  return written;
-}
-
-async function rectifyChunk(
-  connector: RequestConnector,
-  refs: RecordRef[],
-  set: Partial<Record<CanonicalField, string>>,
-): Promise<RefResult[]> {
-  // Expected values are read now, not at locate time: they are personal data and are never stored.
-  const current = await connector.get(refs);
-  const changes: FieldChange[] = [];
-  const results: RefResult[] = [];
-  refs.forEach((ref, i) => {
-    const record = current[i];
-    if (!record) {
-      results.push({ ref, outcome: 'already_gone' });
-      return;
-    }
-    const change: FieldChange = { ref, set: {}, expected: {} };
-    for (const [canonical, value] of Object.entries(set)) {
-      const field = fieldFor(connector.streams, ref.object, canonical);
-      if (!field) continue;
-      change.set[field] = value ?? null;
-      change.expected![field] = record.fields[field] ?? null;
-    }
-    if (Object.keys(change.set).length === 0)
-      results.push({ ref, outcome: 'skipped', reason: 'none of the fields exist on this object' });
-    else if (Object.entries(change.set).every(([f, v]) => (record.fields[f] ?? null) === v))
-      results.push({ ref, outcome: 'done' });
-    else changes.push(change);
-  });
-  return [...results, ...(changes.length > 0 ? await connector.update(changes) : [])];
-}
-
-/** Empty recycle bins for what was deleted (permanent erasure), batched per system across requests. */
-async function purge(deps: RequestEngineDeps, items: Item[]): Promise<void> {
-  const permanent = items.filter((i) => i.row.params.permanent === true);
-  const fresh: NewTask[] = [];
-  const [purgeTasks, executeTasks] = [
-    await tasksOf(deps, permanent, 'purge'),
-    await tasksOf(deps, permanent, 'execute'),
-  ];
-  // Systems without a recycle bin (or whose erase is already permanent) get no purge tasks at all.
-  const binned = new Set<string>();
-  for (const s of systemsOf(permanent)) if ((await s.connector()).has('purge')) binned.add(s.name);
-  for (const item of permanent) {
-    const existing = new Set(purgeTasks.get(item)!.map((t) => refKey(t.ref)));
-    for (const t of executeTasks.get(item)!)
-      if (
-        binned.has(t.ref.system) &&
-        t.action === 'delete' &&
-        (t.state === 'done' || t.state === 'already_gone') &&
-        !existing.has(refKey(t.ref))
-      )
-        fresh.push({
-          requestId: item.row.id,
-          step: 'purge',
-          ref: t.ref,
-          action: 'purge',
-          state: 'pending',
-          reason: null,
-        });
-  }
-  await deps.ledger.upsertTasks(fresh);
-  const pending = await pendingTasks(deps, permanent, 'purge');
-  const ok = await perSystem(deps, permanent, 'purge', async (system, mine) => {
-    const tasks = mine.flatMap((i) => pending.get(i)!.filter((t) => t.ref.system === system.name));
-    if (tasks.length === 0) return;
-    const connector = patientConnector(await system.connector());
-    if (!connector.has('purge')) {
-      // Purge tasks planned before the connector lost its recycle bin (an upgraded connector): nothing to purge.
-      await applyResults(
-        deps,
-        tasks,
-        uniqueRefs(tasks).map((ref) => ({ ref, outcome: 'skipped', reason: 'no recycle bin to empty' })),
-      );
-      return;
-    }
-    await inParallel(
-      deps.config.concurrency,
-      objectChunks(uniqueRefs(tasks), deps.config.chunkSize).map((chunk) => async () => {
-        const keys = new Set(chunk.map(refKey));
-        await applyResults(
-          deps,
-          tasks.filter((t) => keys.has(refKey(t.ref))),
-          await connector.purge(chunk),
-        );
-        for (const item of mine) await deps.onStep?.(item.row.id, `purge:${system.name}:chunk`);
-      }),
-    );
-  });
-  const next = [...ok, ...items.filter((i) => i.row.params.permanent !== true)];
-  const changes: Parameters<typeof setStates>[1] = [];
-  const purged = await tasksOf(deps, next, 'purge');
-  for (const item of next) changes.push({ item, state: 'verify', audit: { purged: summarise(purged.get(item)!) } });
-  await setStates(deps, changes);
-}
-
-/** Read back: nothing erased may remain; opt-outs and corrections must be in place. */
-async function verify(deps: RequestEngineDeps, items: Item[]): Promise<void> {
-  const executed = await tasksOf(deps, items, 'execute');
-  // Records a request keeps or redacts under an exemption are still found by identity, and rightly so.
-  const exempt = new Map<Item, Set<string>>();
-  for (const item of items)
-    exempt.set(item, new Set(uniqueRefs(executed.get(item)!.filter((t) => t.action !== 'delete')).map(refKey)));
-  const verifyTasks = new Map<Item, NewTask[]>(items.map((i) => [i, []]));
-  const book = (owners: Item[], r: RefResult) => {
-    for (const item of owners)
-      if (r.outcome !== 'failed' || !exempt.get(item)!.has(refKey(r.ref)))
-        verifyTasks.get(item)!.push({
-          requestId: item.row.id,
-          step: 'verify',
-          ref: r.ref,
-          action: 'verify',
-          state: r.outcome === 'failed' ? 'failed' : 'done',
-          reason: r.reason ?? null,
-        });
-  };
-  const ok = await perSystem(deps, items, 'verify', async (system, mine) => {
-    const connector = patientConnector(await system.connector());
-    const done = (item: Item) =>
-      executed
-        .get(item)!
-        .filter((t) => t.ref.system === system.name && (t.state === 'done' || t.state === 'already_gone'));
-    const owners = new Map<string, Item[]>();
-    for (const item of mine)
-      for (const t of done(item)) owners.set(refKey(t.ref), [...(owners.get(refKey(t.ref)) ?? []), item]);
-    const erase = mine.filter((i) => i.row.kind === 'erase');
-    if (erase.length > 0) {
-      const deleted = uniqueRefs(erase.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
-      const identities = uniqueIdentities(erase);
-      // Person records a vendor still returns for the identities belong to the requests that named them.
-      const attribution = new Attribution(
-        erase.map((item) => ({ id: item.row.id, subjectKeys: item.row.subjectKeys, item })),
-        deps.keyer,
-        deps.defaultCountry,
-      );
-      const permanent = (item: Item) => item.row.params.permanent === true;
-      if (connector.has('verify')) {
-        // Read back in groups of 100 requests. A connector reports a record still found by identity under the
-        // record's own ref, which no request of the group may hold (re-created after locate, or a duplicate
-        // locate missed): it is booked to the whole group, so the requests of a group with a failure are read
-        // back again one by one and a leftover never blocks another person's request.
-        const readBack = async (group: Item[]) => {
-          const refs = uniqueRefs(group.flatMap((i) => done(i).filter((t) => t.action === 'delete')));
-          const ids = uniqueIdentities(group);
-          if (refs.length === 0 && ids.length === 0) return;
-          const results = await connector.verifyErased(refs, ids);
-          const ownersOf = (ref: RecordRef) => (owners.get(refKey(ref)) ?? group).filter((o) => group.includes(o));
-          const precise = new Set<Item>();
-          if (group.length > 1)
-            for (const r of results) if (r.outcome === 'failed') for (const o of ownersOf(r.ref)) precise.add(o);
-          for (const r of results) {
-            const rOwners = ownersOf(r.ref).filter((o) => !precise.has(o));
-            if (rOwners.length > 0) book(rOwners, r);
-          }
-          for (const item of precise) {
-            const mineRefs = done(item)
-              .filter((t) => t.action === 'delete')
-              .map((t) => t.ref);
-            for (const r of await connector.verifyErased(mineRefs, liveIdentities(item))) book([item], r);
-          }
-        };
-        await inParallel(
-          deps.config.concurrency,
-          chunks(erase, 100).map((group) => () => readBack(group)),
-        );
-      } else {
-        const found = connector.has('get') && deleted.length > 0 ? await connector.get(deleted) : [];
-        deleted.forEach((ref, i) => {
-          const r = found[i];
-          for (const item of owners.get(refKey(ref)) ?? [])
-            book(
-              [item],
-              r && (!r.archived || permanent(item))
-                ? { ref, outcome: 'failed', reason: 'record still readable after erasure' }
-                : { ref, outcome: 'done' },
-            );
-        });
-        if (connector.has('find') && identities.length > 0)
-          for (const r of await connector.find(identities))
-            for (const o of attribution.ofRecord(r))
-              if (!r.archived || permanent(o.item))
-                book([o.item], { ref: r.ref, outcome: 'failed', reason: 'person still found by identity' });
-      }
-    }
-    const checked = mine.filter((i) => i.row.kind === 'opt-out' || i.row.kind === 'rectify');
-    if (checked.length > 0 && connector.has('get')) {
-      const refs = uniqueRefs(checked.flatMap(done));
-      const records = refs.length > 0 ? await connector.get(refs) : [];
-      const byRef = new Map(refs.map((ref, i) => [refKey(ref), records[i] ?? null]));
-      for (const item of checked)
-        for (const t of done(item)) {
-          const r = byRef.get(refKey(t.ref));
-          const ref = t.ref;
-          if (!r) book([item], { ref, outcome: 'already_gone' });
-          else if (item.row.kind === 'opt-out')
-            book(
-              [item],
-              r.consent?.marketingOptOut
-                ? { ref, outcome: 'done' }
-                : { ref, outcome: 'failed', reason: 'opt-out not set on read-back' },
-            );
-          else {
-            const wrong = Object.entries(item.sealed.set ?? {}).some(([canonical, value]) => {
-              const field = fieldFor(connector.streams, ref.object, canonical);
-              return field !== undefined && (r.fields[field] ?? null) !== value;
-            });
-            book(
-              [item],
-              wrong
-                ? { ref, outcome: 'failed', reason: 'corrected value not found on read-back' }
-                : { ref, outcome: 'done' },
-            );
-          }
-        }
-    }
-  });
-  await deps.ledger.upsertTasks(ok.flatMap((i) => verifyTasks.get(i)!));
-  const changes: Parameters<typeof setStates>[1] = [];
-  const blocked: { item: Item; problems: Record<string, number>; unlocated: Record<string, number> }[] = [];
-  const count = (into: Record<string, number>, system: string) => {
-    into[system] = (into[system] ?? 0) + 1;
-  };
-  for (const item of ok) {
-    const problems: Record<string, number> = {};
-    const unlocated: Record<string, number> = {};
-    const known = new Set(executed.get(item)!.map((t) => refKey(t.ref)));
-    for (const t of verifyTasks.get(item)!)
-      if (t.state === 'failed') {
-        count(problems, t.ref.system);
-        if (!known.has(refKey(t.ref))) count(unlocated, t.ref.system);
-      }
-    for (const t of executed.get(item)!) if (t.state === 'failed') count(problems, t.ref.system);
-    if (Object.keys(problems).length > 0) blocked.push({ item, problems, unlocated });
-    else
-      changes.push({
-        item,
-        state: item.row.kind === 'erase' ? 'tombstone' : 'certificate',
-        patch: { error: null },
-        audit: { verified: verifyTasks.get(item)!.length },
-      });
-  }
-  const blockedUpdates: { id: string; patch: Partial<RequestRow> }[] = [];
-  for (const { item, problems, unlocated } of blocked) {
-    const { row } = item;
-    const reason = `not finished: ${Object.entries(problems)
-      .map(
-        ([s, n]) =>
-          `${s}: ${n} ref(s) failed or still present${
-            unlocated[s] ? ` (${unlocated[s]} record(s) still found by identity that locate did not find)` : ''
-          }`,
-      )
-      .join('; ')}; fix the cause and run \`custodian requests resume ${row.id}\`${
-      Object.keys(unlocated).length > 0 ? ' (it locates and erases what read-back found)' : ''
-    }`;
-    // The request stays open (and keeps its sealed identities) until read-back finds nothing.
-    const result = { ...row.result, verifyProblems: problems };
-    blockedUpdates.push({ id: row.id, patch: { state: 'blocked', error: reason, result } });
-    item.row = { ...row, state: 'blocked', error: reason, result };
-  }
-  await deps.ledger.updateRequests(blockedUpdates);
-  if (blocked.length > 0)
-    await deps.ledger.appendAudit(
-      blocked.map(({ item, problems, unlocated }) => ({
-        actor: deps.actor,
-        action: 'request.blocked',
-        data: { requestId: item.row.id, problems, ...(Object.keys(unlocated).length > 0 ? { unlocated } : {}) },
-      })),
-    );
-  await setStates(deps, changes);
-}
-
 async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const at = (deps.now?.() ?? new Date()).toISOString();
-  const changes: Parameters<typeof setStates>[1] = [];
+  const changes: StateChange[] = [];
   const gone: RecordRef[] = [];
   const executed = await tasksOf(deps, items, 'execute');
   for (const item of items) {
@@ -1065,14 +429,13 @@ async function certificate(deps: RequestEngineDeps, items: Item[]): Promise<void
 type Step = (deps: RequestEngineDeps, items: Item[]) => Promise<void>;
 
 /** Steps in the order a request passes them; one pass over this list drives a batch as far as it can go. */
-const STEPS: [RequestState, Step][] = [
-  ['locate', locate],
-  ['plan', plan],
-  ['execute', execute],
-  ['purge', purge],
-  ['verify', verify],
-  ['tombstone', tombstone],
-  ['certificate', certificate],
+const STEPS: [RequestState[], Step][] = [
+  [['locate'], locate],
+  [['plan'], plan],
+  // Execute, purge and verify run as one lane per system (lanes.ts).
+  [['execute', 'purge', 'verify'], runLanes],
+  [['tombstone'], tombstone],
+  [['certificate'], certificate],
 ];
 
 /** A blocked request goes back to the step it was parked at, or retries what failed and verifies again. */
@@ -1116,13 +479,13 @@ export async function runRequests(deps: RequestEngineDeps, ids: string[]): Promi
     const exclude = new Set((row.params.excludeSystems as string[] | undefined) ?? []);
     items.push({ row, sealed: unsealPayload(deps, row), systems: deps.systems.filter((s) => !exclude.has(s.name)) });
   }
-  for (const [state, step] of STEPS) {
-    const ready = items.filter((i) => i.row.state === state);
+  for (const [states, step] of STEPS) {
+    const ready = items.filter((i) => states.includes(i.row.state));
     if (ready.length === 0) continue;
     const started = performance.now();
     await step(deps, ready);
     deps.log.debug(
-      { step: state, requests: ready.length, ms: Math.round(performance.now() - started) },
+      { step: states.join('+'), requests: ready.length, ms: Math.round(performance.now() - started) },
       'request step done',
     );
   }
