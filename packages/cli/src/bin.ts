@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-/** Entry point: `pnpm custodian <command>` (runs from source with tsx). */
+/** Entry point: `pnpm custodian <command>` runs it from source with tsx; `pnpm build` bundles it (scripts/build.mjs). */
 import { runCli } from './program.js';
 
 const controller = new AbortController();

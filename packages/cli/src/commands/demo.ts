@@ -6,11 +6,11 @@
  * nothing afterwards. `--json` prints one summary object instead.
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Certificate, normaliseEmail, openRequest, runRequest } from '@custodian/core';
+import { type Certificate, CustodianError, normaliseEmail, openRequest, runRequest } from '@custodian/core';
 import { type Sandbox, startSandbox, VENDORS, type VendorName } from '@custodian/sandbox';
 import { stringify } from 'yaml';
 import { openContext } from '../context.js';
@@ -28,7 +28,17 @@ export interface DemoOptions {
   dir?: string;
 }
 
-const quickstart = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples/quickstart');
+/** The repository's quickstart lists, found upwards from this module (run from source or from the built bundle). */
+function quickstartDir(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'examples', 'quickstart');
+    if (existsSync(join(candidate, 'lists'))) return candidate;
+  }
+  throw new CustodianError(
+    'CUSTODIAN_ERR_INPUT_INVALID',
+    "The demo needs the repository's examples/quickstart folder; run it from a checkout of Custodian.",
+  );
+}
 
 export async function demoCommand(options: DemoOptions): Promise<number> {
   const sandbox = await startSandbox({
@@ -46,7 +56,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
 async function runDemo(options: DemoOptions, sandbox: Sandbox): Promise<number> {
   const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'custodian-demo-'));
   const sandboxSystems = sandbox.systemsConfig();
-  cpSync(join(quickstart, 'lists'), join(dir, 'lists'), { recursive: true });
+  cpSync(join(quickstartDir(), 'lists'), join(dir, 'lists'), { recursive: true });
   const configPath = join(dir, 'custodian.config.yaml');
   writeFileSync(
     configPath,
