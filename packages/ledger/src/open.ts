@@ -5,13 +5,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CustodianError, type Ledger, type Logger } from '@custodian/core';
-import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { type Db, pgliteDb, postgresDb } from './db.js';
+import { type Db, postgresDb } from './db.js';
 import { createSqlLedger } from './ledger.js';
 import { acquireDirLock } from './lock.js';
 import { migrate } from './migrations.js';
-import { startPglite } from './pglite.js';
+import { openPgliteDb } from './pglite.js';
 
 export interface OpenLedgerOptions {
   /** PostgreSQL connection string; when set, the server is used instead of the embedded ledger. */
@@ -71,31 +70,22 @@ export async function openLedger(options: OpenLedgerOptions = {}): Promise<Ledge
     }
     db = postgresDb(pool);
   } else {
-    let release = async () => {};
-    let pglite: PGlite;
     const dir = options.memory ? null : resolve(options.dir ?? '.custodian/ledger');
+    let unlock = () => {};
     try {
       if (dir) {
         mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
-        const unlock = acquireDirLock(`${dir}.lock`);
-        release = async () => unlock();
-        try {
-          pglite = await startPglite(dir);
-        } catch (err) {
-          unlock();
-          throw err;
-        }
-      } else {
-        pglite = await startPglite(null);
+        unlock = acquireDirLock(`${dir}.lock`);
       }
+      db = await openPgliteDb(dir, async () => unlock());
     } catch (cause) {
+      unlock();
       throw new CustodianError(
         'CUSTODIAN_ERR_LEDGER_OPEN',
         `Cannot open the embedded ledger${dir ? ` in ${dir}` : ''}: ${cause instanceof Error ? cause.message : String(cause)}`,
         { cause },
       );
     }
-    db = pgliteDb(pglite, release);
   }
   try {
     await migrate(db, schema);

@@ -241,53 +241,51 @@ async function syncStream<R>(
   let snapshotSince: string | null = options.full ? runStart : null;
   let pages = 0;
   const readOptions = options.signal ? { signal: options.signal } : {};
-  for await (const page of system.connector.read(stream.name, checkpoint, readOptions)) {
-    if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-    const at = now();
-    const entries = await indexPage(page.records, ledger, keyer, options.defaultCountry);
-    let violations: ViolationInput[] = [];
-    let remediations: R[] = [];
-    if (options.policy && page.records.length > 0) {
-      ({ violations, remediations } = await evaluatePolicies(
-        options.policy,
-        system,
-        stream,
-        page.records,
-        entries,
-        ledger,
-        infos,
-        at,
-      ));
+  // One page commits while the next is read and indexed: the ledger's database works on its own thread (or
+  // server) meanwhile. Commits stay in page order, one at a time, and a page that needs what the previous
+  // one wrote (the subjects of linked records, copies for the policies) waits for that commit first.
+  const run: StreamRun<R> = { system, stream, options, runId, result };
+  let inFlight: Promise<void> | null = null;
+  const settle = async () => {
+    const committing = inFlight;
+    inFlight = null;
+    await committing;
+  };
+  try {
+    for await (const page of system.connector.read(stream.name, checkpoint, readOptions)) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      const at = now();
+      if (page.records.some((r) => (r.links ?? []).length > 0)) await settle();
+      const entries = await indexPage(page.records, ledger, keyer, options.defaultCountry);
+      await settle();
+      let violations: ViolationInput[] = [];
+      let remediations: R[] = [];
+      if (options.policy && page.records.length > 0) {
+        ({ violations, remediations } = await evaluatePolicies(
+          options.policy,
+          system,
+          stream,
+          page.records,
+          entries,
+          ledger,
+          infos,
+          at,
+        ));
+      }
+      const committing = commitPage(run, { page, number: ++pages, entries, violations, remediations, at });
+      // Awaited before the next commit or at the end; until then a failure must not count as unhandled.
+      committing.catch(() => undefined);
+      inFlight = committing;
+      // Remediations change the source being read (a CSV file rewritten): they finish before the next read.
+      if (remediations.length > 0) await settle();
+      if (page.snapshotComplete) snapshotSince = page.snapshotComplete.since;
     }
-    const committed = await ledger.commitPage({
-      runId,
-      system: system.name,
-      stream: stream.name,
-      records: entries,
-      deleted: (page.deleted ?? []).map((d) => ({ ref: d.ref, state: d.state, deletedAt: d.deletedAt ?? null })),
-      violations,
-      checkpoint: page.checkpoint,
-      at: at.toISOString(),
-    });
-    pages++;
-    result.pages++;
-    result.records += page.records.length;
-    result.inserted += committed.inserted;
-    result.updated += committed.updated;
-    result.unchanged += committed.unchanged;
-    result.deleted += committed.deleted;
-    result.violations += violations.length;
-    result.duplicationsAdded += committed.duplicationsAdded;
-    if (remediations.length > 0 && options.onRemediations) await options.onRemediations(system.name, remediations);
-    for (const d of page.deleted ?? [])
-      if (result.deletedRefs.length < MAX_DELETED_REFS) result.deletedRefs.push(d.ref);
-    if (page.snapshotComplete) snapshotSince = page.snapshotComplete.since;
-    options.log.debug(
-      { system: system.name, stream: stream.name, page: pages, records: page.records.length },
-      'page committed',
-    );
-    options.onProgress?.({ system: system.name, stream: stream.name, pages, records: result.records });
+  } catch (err) {
+    // A read that fails or is aborted still lets the page already sent finish (it is whole and checkpointed).
+    await settle().catch(() => undefined);
+    throw err;
   }
+  await settle();
   // Violations are only resolved (and full-diff deletions only inferred) after a read that reached its end.
   const finished = await ledger.finishStream({
     runId,
@@ -298,6 +296,54 @@ async function syncStream<R>(
   });
   result.resolved += finished.resolved;
   result.deleted += finished.markedGone;
+}
+
+/** One stream's sync in progress: what every page commit of it needs. */
+interface StreamRun<R> {
+  system: SyncSystem;
+  stream: StreamDefinition;
+  options: SyncOptions<R>;
+  runId: string;
+  result: SystemSyncResult;
+}
+
+/** Commit one page with its checkpoint, then count it and hand on what it found. */
+async function commitPage<R>(
+  { system, stream, options, runId, result }: StreamRun<R>,
+  {
+    page,
+    number,
+    entries,
+    violations,
+    remediations,
+    at,
+  }: { page: Page; number: number; entries: IndexEntry[]; violations: ViolationInput[]; remediations: R[]; at: Date },
+): Promise<void> {
+  const committed = await options.ledger.commitPage({
+    runId,
+    system: system.name,
+    stream: stream.name,
+    records: entries,
+    deleted: (page.deleted ?? []).map((d) => ({ ref: d.ref, state: d.state, deletedAt: d.deletedAt ?? null })),
+    violations,
+    checkpoint: page.checkpoint,
+    at: at.toISOString(),
+  });
+  result.pages++;
+  result.records += page.records.length;
+  result.inserted += committed.inserted;
+  result.updated += committed.updated;
+  result.unchanged += committed.unchanged;
+  result.deleted += committed.deleted;
+  result.violations += violations.length;
+  result.duplicationsAdded += committed.duplicationsAdded;
+  if (remediations.length > 0 && options.onRemediations) await options.onRemediations(system.name, remediations);
+  for (const d of page.deleted ?? []) if (result.deletedRefs.length < MAX_DELETED_REFS) result.deletedRefs.push(d.ref);
+  options.log.debug(
+    { system: system.name, stream: stream.name, page: number, records: page.records.length },
+    'page committed',
+  );
+  options.onProgress?.({ system: system.name, stream: stream.name, pages: number, records: result.records });
 }
 
 async function indexPage(
