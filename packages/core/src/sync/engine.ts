@@ -346,6 +346,9 @@ async function commitPage<R>(
   options.onProgress?.({ system: system.name, stream: stream.name, pages: number, records: result.records });
 }
 
+/** Records indexed between two turns of the event loop. */
+const INDEX_SLICE = 10;
+
 async function indexPage(
   records: CrmRecord[],
   ledger: Ledger,
@@ -359,7 +362,10 @@ async function indexPage(
     for (const row of await ledger.recordsByRef([...linkRefs.values()])) linked.set(refKey(row.ref), row.subjects);
   }
   const entries: IndexEntry[] = [];
-  for (const r of records) {
+  for (const [i, r] of records.entries()) {
+    // The previous page's commit is in flight: let its next statement go out between slices of this work,
+    // or the database thread waits for the whole page to be indexed.
+    if (i > 0 && i % INDEX_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const entry = toIndexEntry(
       r,
       keyer,
