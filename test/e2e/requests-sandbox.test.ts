@@ -78,13 +78,17 @@ type Cert = {
   certificateHash: string;
 };
 
-/** Refs a request acted on, per system and object (from the ledger: refs only). */
+/**
+ * Refs requests deleted, per system and object (from the ledger: refs only). Records a person shares with
+ * someone not erased are kept and redacted instead: no delete call is owed for them.
+ */
 async function executedRefs(ws: Workspace, ids: string[]): Promise<Record<string, Record<string, number>>> {
   const ledger = await openLedger({ dir: join(ws.dir, 'ledger'), tenant: 'e2e' });
   try {
     const out: Record<string, Record<string, number>> = {};
     for (const id of ids)
       for (const t of await ledger.listTasks(id, 'execute')) {
+        if (t.action !== 'delete') continue;
         const s = out[t.ref.system] ?? {};
         s[t.ref.object] = (s[t.ref.object] ?? 0) + 1;
         out[t.ref.system] = s;

@@ -53,6 +53,12 @@ export interface IndexedRecord extends IndexEntry {
   deletedAt: string | null;
 }
 
+export interface SubjectDetachment {
+  ref: RecordRef;
+  subjectKeys: string[];
+  links: RecordRef[];
+}
+
 /** A violation as the policy engine reports it for one record in this run. */
 export interface ViolationInput {
   policy: string;
@@ -211,6 +217,11 @@ export interface Ledger {
   recordsLinkedTo(refs: RecordRef[]): Promise<IndexedRecord[]>;
   countRecords(system?: string): Promise<number>;
   markErased(refs: RecordRef[], at: string): Promise<void>;
+  /**
+   * A record kept because it is shared with other people stops belonging to an erased one: these subject keys
+   * and links to these person refs leave its index entry, so `where` no longer lists it for that person.
+   */
+  detachSubjects(detach: SubjectDetachment[]): Promise<void>;
 
   // duplications
   duplicationsBySubject(subjectKeys: string[]): Promise<Duplication[]>;

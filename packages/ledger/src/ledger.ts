@@ -774,6 +774,39 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
         }),
       ),
 
+    detachSubjects: (detach) =>
+      wrap('detachSubjects', () =>
+        db.transaction(async (tx) => {
+          const keys = detach.flatMap((d) =>
+            d.subjectKeys.map((k) => ({ s: d.ref.system, o: d.ref.object, i: d.ref.id, k })),
+          );
+          const links = detach.flatMap((d) =>
+            d.links.map((l) => ({
+              s: d.ref.system,
+              o: d.ref.object,
+              i: d.ref.id,
+              ls: l.system,
+              lo: l.object,
+              li: l.id,
+            })),
+          );
+          if (keys.length > 0)
+            await tx.query(
+              `DELETE FROM record_subjects rs USING records r, jsonb_to_recordset($1::jsonb) AS x(s text, o text, i text, k text)
+               WHERE rs.rid = r.rid AND r.system = x.s AND r.object = x.o AND r.record_id = x.i AND rs.subject_key = x.k`,
+              [JSON.stringify(keys)],
+            );
+          if (links.length > 0)
+            await tx.query(
+              `DELETE FROM record_links l
+               USING jsonb_to_recordset($1::jsonb) AS x(s text, o text, i text, ls text, lo text, li text)
+               WHERE l.system = x.s AND l.object = x.o AND l.record_id = x.i
+                 AND l.link_system = x.ls AND l.link_object = x.lo AND l.link_id = x.li`,
+              [JSON.stringify(links)],
+            );
+        }),
+      ),
+
     duplicationsBySubject: (keys) =>
       wrap('duplicationsBySubject', async () => {
         if (keys.length === 0) return [];

@@ -211,6 +211,37 @@ function ledgerSuite(name: string, backend: () => Backend) {
       expect((await l.recordsByRef([ref('sf', 's1')]))[0]?.deletedAt).not.toBeNull();
     });
 
+    it('detaches an erased person from a record kept because others share it', async () => {
+      const l = await fresh();
+      const run = await l.startRun({ kind: 'sync', system: 'hub' });
+      await commit(l, run, 'hub', [entry('hub', 'p1', ['jane']), entry('hub', 'p2', ['joe'])]);
+      const note = {
+        ...entry('hub', 'n1', ['jane', 'joe']),
+        ref: ref('hub', 'n1', 'notes'),
+        kind: 'activity' as const,
+        links: [ref('hub', 'p1'), ref('hub', 'p2')],
+      };
+      await l.commitPage({
+        runId: run,
+        system: 'hub',
+        stream: 'notes',
+        records: [note],
+        deleted: [],
+        violations: [],
+        checkpoint: {},
+        at: new Date().toISOString(),
+      });
+      await l.detachSubjects([{ ref: note.ref, subjectKeys: ['jane'], links: [ref('hub', 'p1')] }]);
+      await l.detachSubjects([{ ref: note.ref, subjectKeys: ['jane'], links: [ref('hub', 'p1')] }]);
+      expect((await l.recordsBySubject(['jane'])).map((r) => r.ref.id)).toEqual(['p1']);
+      expect((await l.recordsBySubject(['joe'])).map((r) => r.ref.id)).toEqual(['p2', 'n1']);
+      expect((await l.recordsLinkedTo([ref('hub', 'p1')])).map((r) => r.ref.id)).toEqual([]);
+      const [kept] = await l.recordsByRef([note.ref]);
+      expect(kept?.subjects.map((s) => s.key)).toEqual(['joe']);
+      expect(kept?.links).toEqual([ref('hub', 'p2')]);
+      expect(kept?.deletedAt).toBeNull();
+    });
+
     it('stores tombstones, requests and tasks', async () => {
       const l = await fresh();
       await l.addTombstones([

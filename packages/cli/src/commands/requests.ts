@@ -140,11 +140,22 @@ function certificateText(cert: Certificate): string {
     `Certificate for request ${cert.requestId} (${cert.kind}, ${cert.jurisdiction.toUpperCase()})`,
     `received ${cert.receivedAt}, due ${cert.dueAt}, completed ${cert.completedAt}${cert.permanent ? ', permanent erasure' : ''}`,
     table(
-      ['system', 'found', 'done', 'already gone', 'exempt', 'failed', 'purged', 'verified'],
-      cert.systems.map((s) => [s.system, s.found, s.done, s.alreadyGone, s.exempt, s.failed, s.purged, s.verified]),
+      ['system', 'found', 'done', 'already gone', 'exempt', 'shared', 'failed', 'purged', 'verified'],
+      cert.systems.map((s) => [
+        s.system,
+        s.found,
+        s.done,
+        s.alreadyGone,
+        s.exempt,
+        s.shared,
+        s.failed,
+        s.purged,
+        s.verified,
+      ]),
     ),
   ];
   for (const e of cert.exemptions) lines.push(`exempt: ${e.count} ${e.object} record(s) in ${e.system}: ${e.reason}`);
+  for (const k of cert.kept ?? []) lines.push(`kept: ${k.count} ${k.object} record(s) in ${k.system}: ${k.reason}`);
   lines.push(`audit event #${cert.auditSeq}, chain head ${cert.auditHeadHash}`);
   lines.push(`certificate hash ${cert.certificateHash} (check the chain with \`custodian audit verify\`)`);
   return lines.join('\n');

@@ -37,9 +37,11 @@ import {
   uniqueIdentities,
 } from './batch.js';
 import { dueDate } from './deadlines.js';
+import { sharedDetachments } from './detach.js';
 import { runLanes } from './lanes.js';
 import { patientConnector } from './patience.js';
 import { seal, unseal } from './seal.js';
+import { mergeLinks, REDACT_SHARED, SHARED_REASON, sharedWithOthers } from './shared.js';
 import { writeSubjectCopy } from './subject-copy.js';
 
 export type { RequestConnector, RequestEngineDeps, RequestSystem } from './batch.js';
@@ -140,7 +142,9 @@ function unsealPayload(deps: RequestEngineDeps, row: RequestRow): Sealed {
 async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
   const persons = new Map<Item, Map<string, RecordRef>>(items.map((i) => [i, new Map()]));
   const related = new Map<Item, Map<string, RecordRef>>(items.map((i) => [i, new Map()]));
-  const located = new Map<Item, Record<string, { persons: number; related: number; live: boolean }>>(
+  // Related records also linked to someone this batch does not erase: kept, with the person's identity redacted.
+  const shared = new Map<Item, Map<string, RecordRef>>(items.map((i) => [i, new Map()]));
+  const located = new Map<Item, Record<string, { persons: number; related: number; shared: number; live: boolean }>>(
     items.map((i) => [i, {}]),
   );
   const keys = [...new Set(items.flatMap((i) => i.row.subjectKeys))];
@@ -185,16 +189,23 @@ async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
         ...(connector.has('related') ? await connector.related(personRefs) : []),
         ...(await deps.ledger.recordsLinkedTo(personRefs)).filter((r) => r.ref.system === system.name && !r.deletedAt),
       ];
-      for (const r of linked)
-        for (const item of ownersByLink(r.links, personOwners, mine)) related.get(item)!.set(refKey(r.ref), r.ref);
+      const isShared = await sharedWithOthers(deps, connector, linked, new Set(personOwners.keys()));
+      for (const r of mergeLinks(linked))
+        for (const item of ownersByLink(r.links, personOwners, mine))
+          (isShared(r) ? shared : related).get(item)!.set(refKey(r.ref), r.ref);
     }
     for (const item of mine) {
       const p = ofSystem(persons.get(item)!);
-      const rel = related.get(item)!;
-      for (const [k] of p) rel.delete(k);
+      const [rel, sh] = [related.get(item)!, shared.get(item)!];
+      for (const [k] of p) {
+        rel.delete(k);
+        sh.delete(k);
+      }
+      for (const [k] of sh) rel.delete(k);
       located.get(item)![system.name] = {
         persons: p.length,
         related: ofSystem(rel).length,
+        shared: ofSystem(sh).length,
         live: connector.has('find'),
       };
     }
@@ -205,6 +216,8 @@ async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       tasks.push({ requestId: item.row.id, step: 'locate', ref, action: 'person', state: 'done', reason: null });
     for (const ref of related.get(item)!.values())
       tasks.push({ requestId: item.row.id, step: 'locate', ref, action: 'related', state: 'done', reason: null });
+    for (const ref of shared.get(item)!.values())
+      tasks.push({ requestId: item.row.id, step: 'locate', ref, action: 'shared', state: 'done', reason: null });
   }
   await deps.ledger.upsertTasks(tasks);
   await setStates(
@@ -221,6 +234,7 @@ async function locate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
 const CAPABILITY_FOR: Record<string, Capability> = {
   delete: 'erase',
   redact: 'update',
+  [REDACT_SHARED]: 'update',
   update: 'update',
   'opt-out': 'opt-out',
   export: 'get',
@@ -261,6 +275,9 @@ async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
         } else if (exemption?.action === 'redact') {
           action = 'redact';
           reason = exemption.reason;
+        } else if (t.action === 'shared') {
+          action = REDACT_SHARED;
+          reason = SHARED_REASON;
         } else {
           action = 'delete';
         }
@@ -277,6 +294,8 @@ async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
       if (state === 'pending' && cap && !connectors.get(t.ref.system)?.has(cap)) {
         state = 'failed';
         reason = `manual step: the ${t.ref.system} connector cannot ${cap}`;
+        if (action === REDACT_SHARED)
+          reason += "; the record is shared with other people: remove the person's identity from it by hand";
       }
       tasks.push({ requestId: row.id, step: 'execute', ref: t.ref, action, state, reason });
     }
@@ -308,7 +327,8 @@ async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> 
   const at = (deps.now?.() ?? new Date()).toISOString();
   const changes: StateChange[] = [];
   const gone: RecordRef[] = [];
-  const executed = await tasksOf(deps, items, 'execute');
+  const all = await deps.ledger.tasksByRequest(items.map((i) => i.row.id));
+  const executed = new Map(items.map((i) => [i, (all.get(i.row.id) ?? []).filter((t) => t.step === 'execute')]));
   for (const item of items) {
     const mine = executed
       .get(item)!
@@ -321,6 +341,7 @@ async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> 
     });
   }
   await deps.ledger.markErased(gone, at);
+  await deps.ledger.detachSubjects(await sharedDetachments(deps, items, all));
   await deps.ledger.addTombstones(
     items.flatMap((item) => item.row.subjectKeys.map((subjectKey) => ({ subjectKey, requestId: item.row.id }))),
   );
@@ -341,11 +362,15 @@ export interface Certificate {
     done: number;
     alreadyGone: number;
     exempt: number;
+    /** Kept because other people share them, with this person's identity redacted. */
+    shared: number;
     failed: number;
     purged: number;
     verified: number;
   }[];
   exemptions: { system: string; object: string; count: number; reason: string }[];
+  /** Records kept because other people share them, listed like exemptions. */
+  kept: { system: string; object: string; count: number; reason: string }[];
   auditSeq: number;
   auditHeadHash: string;
   certificateHash: string;
@@ -363,19 +388,36 @@ function certificateCounts(item: Item, tasks: RequestTaskRow[]) {
     done: count(executed, s.name, (t) => t.state === 'done'),
     alreadyGone: count(executed, s.name, (t) => t.state === 'already_gone'),
     exempt: count(executed, s.name, (t) => t.state === 'exempt' || t.action === 'redact'),
+    shared: count(executed, s.name, isKeptShared),
     failed: count(executed, s.name, (t) => t.state === 'failed'),
     purged: count(purged, s.name, (t) => t.state === 'done' || t.state === 'already_gone'),
     verified: count(verified, s.name, (t) => t.state === 'done'),
   }));
-  const exemptionMap = new Map<string, { system: string; object: string; count: number; reason: string }>();
-  for (const t of executed ?? []) {
-    if (t.state !== 'exempt' && t.action !== 'redact') continue;
-    const k = `${t.ref.system}\u0000${t.ref.object}\u0000${t.reason}`;
-    const e = exemptionMap.get(k) ?? { system: t.ref.system, object: t.ref.object, count: 0, reason: t.reason ?? '' };
+  const exemptions = listed(executed ?? [], (t) => t.state === 'exempt' || t.action === 'redact');
+  // A task's reason is the vendor's word once it ran; why the record was kept is the same for all of them.
+  const kept = listed(executed ?? [], isKeptShared, () => SHARED_REASON);
+  return { systems, exemptions, kept };
+}
+
+const isKeptShared = (t: RequestTaskRow) =>
+  t.action === REDACT_SHARED && (t.state === 'done' || t.state === 'already_gone');
+
+/** Tasks counted per system, object and reason: what the certificate says was kept, and why. */
+function listed(
+  tasks: RequestTaskRow[],
+  pred: (t: RequestTaskRow) => boolean,
+  reasonOf: (t: RequestTaskRow) => string = (t) => t.reason ?? '',
+) {
+  const out = new Map<string, { system: string; object: string; count: number; reason: string }>();
+  for (const t of tasks) {
+    if (!pred(t)) continue;
+    const reason = reasonOf(t);
+    const k = `${t.ref.system}\u0000${t.ref.object}\u0000${reason}`;
+    const e = out.get(k) ?? { system: t.ref.system, object: t.ref.object, count: 0, reason };
     e.count++;
-    exemptionMap.set(k, e);
+    out.set(k, e);
   }
-  return { systems, exemptions: [...exemptionMap.values()] };
+  return [...out.values()];
 }
 
 async function certificate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
@@ -403,6 +445,7 @@ async function certificate(deps: RequestEngineDeps, items: Item[]): Promise<void
       permanent: row.params.permanent === true,
       systems: counts[i]!.systems,
       exemptions: counts[i]!.exemptions,
+      kept: counts[i]!.kept,
       auditSeq: event.seq,
       auditHeadHash: event.hash,
     };

@@ -36,6 +36,7 @@ import {
 import { writeExport } from './export.js';
 import { patientConnector } from './patience.js';
 import { rectifyChunk } from './rectify.js';
+import { REDACT_SHARED, redactSharedChunk, type SharedScope, sharedScope, verifyShared } from './shared.js';
 
 /** What the lanes of one batch share: each request's tasks in memory, updated as results are booked. */
 interface Lanes {
@@ -43,6 +44,8 @@ interface Lanes {
   purged: Map<Item, NewTask[]>;
   verified: Map<Item, NewTask[]>;
   exported: Map<Item, Record<string, CrmRecord[]>>;
+  /** Each request's person refs (located), whose identity leaves the records they share with others. */
+  persons: Map<Item, RecordRef[]>;
 }
 
 /** One system's lane: where its work goes and the batch's shared task lists. */
@@ -51,6 +54,8 @@ interface Lane {
   system: string;
   connector: RequestConnector;
   lanes: Lanes;
+  /** Built once per lane, on first use: before the lane deletes the people it describes. */
+  shared: () => Promise<SharedScope>;
 }
 
 const isPending = (t: NewTask) => t.state === 'pending' || t.state === 'running';
@@ -67,9 +72,22 @@ export async function runLanes(deps: RequestEngineDeps, items: Item[]): Promise<
     purged: ofStep('purge'),
     verified: new Map(items.map((i) => [i, []])),
     exported: new Map(items.map((i) => [i, {}])),
+    persons: new Map(
+      items.map((i) => [
+        i,
+        (stored.get(i.row.id) ?? []).filter((t) => t.step === 'locate' && t.action === 'person').map((t) => t.ref),
+      ]),
+    ),
   };
   const ok = await perSystem(deps, items, 'execute', async (system, mine, at) => {
-    const lane: Lane = { deps, system: system.name, connector: patientConnector(await system.connector()), lanes };
+    const connector = patientConnector(await system.connector());
+    let scope: Promise<SharedScope> | undefined;
+    const erasing = mine.filter((i) => i.row.kind === 'erase');
+    const shared = () => {
+      scope ??= sharedScope(deps, connector, erasing, lanes.persons, system.name);
+      return scope;
+    };
+    const lane: Lane = { deps, system: system.name, connector, lanes, shared };
     await executeIn(
       lane,
       mine.filter((i) => i.row.state === 'execute'),
@@ -101,10 +119,12 @@ async function executeIn(lane: Lane, mine: Item[]): Promise<void> {
   }
   // Deletes never mix permanent and restorable erasure in one call.
   const permanent = (t: NewTask) => byId.get(t.requestId)?.row.params.permanent === true;
-  for (const [action, group] of byAction) {
-    // Rectify carries each request's own values, so its chunks never mix requests.
+  // Shared records are redacted first: the person's own records, read for their name, still exist then.
+  const ordered = [...byAction].sort(([a], [b]) => Number(b === REDACT_SHARED) - Number(a === REDACT_SHARED));
+  for (const [action, group] of ordered) {
+    // Rectify and redaction carry each request's own person, so their chunks never mix requests.
     const groups = (
-      action === 'update'
+      action === 'update' || action === REDACT_SHARED
         ? mine.map((i) => group.filter((t) => t.requestId === i.row.id))
         : action === 'delete'
           ? [group.filter(permanent), group.filter((t) => !permanent(t))]
@@ -125,6 +145,8 @@ async function executeIn(lane: Lane, mine: Item[]): Promise<void> {
               set: Object.fromEntries((exemptionFor(deps.config, ref)?.fields ?? []).map((f) => [f, null])),
             })),
           );
+        } else if (action === REDACT_SHARED) {
+          results = await redactSharedChunk(deps, connector, await lane.shared(), byId.get(g[0]!.requestId)!, chunk);
         } else if (action === 'opt-out') {
           results = await connector.setMarketingOptOut(chunk);
         } else if (action === 'update') {
@@ -142,8 +164,9 @@ async function executeIn(lane: Lane, mine: Item[]): Promise<void> {
           results = chunk.map((ref, i) => (records[i] ? { ref, outcome: 'done' } : { ref, outcome: 'already_gone' }));
         }
         await applyResults(deps, chunkTasks, results);
-        for (const id of new Set(chunkTasks.map((t) => t.requestId)))
-          await deps.onStep?.(id, `execute:${system}:${action}:chunk`);
+        // Redaction has its own crash point: `execute:<system>` stops after the first chunk of deletes.
+        const point = action === REDACT_SHARED ? `${action}:${system}:chunk` : `execute:${system}:${action}:chunk`;
+        for (const id of new Set(chunkTasks.map((t) => t.requestId))) await deps.onStep?.(id, point);
       }),
     );
     await inParallel(deps.config.concurrency, jobs);
@@ -213,14 +236,7 @@ async function verifyIn(lane: Lane, mine: Item[]): Promise<void> {
   const book = (owners: Item[], r: RefResult) => {
     for (const item of owners)
       if (r.outcome !== 'failed' || !exempt.get(item)!.has(refKey(r.ref)))
-        lanes.verified.get(item)!.push({
-          requestId: item.row.id,
-          step: 'verify',
-          ref: r.ref,
-          action: 'verify',
-          state: r.outcome === 'failed' ? 'failed' : 'done',
-          reason: r.reason ?? null,
-        });
+        lanes.verified.get(item)!.push(verifyTask(item, r));
   };
   const owners = new Map<string, Item[]>();
   for (const item of mine)
@@ -284,6 +300,7 @@ async function verifyIn(lane: Lane, mine: Item[]): Promise<void> {
               book([o.item], { ref: r.ref, outcome: 'failed', reason: 'person still found by identity' });
     }
   }
+  await verifySharedIn(lane, erase);
   const checked = mine.filter((i) => i.row.kind === 'opt-out' || i.row.kind === 'rectify');
   if (checked.length > 0 && connector.has('get')) {
     const refs = uniqueRefs(checked.flatMap(done));
@@ -315,6 +332,25 @@ async function verifyIn(lane: Lane, mine: Item[]): Promise<void> {
         }
       }
   }
+}
+
+/** Records kept because others share them must no longer carry the person's identity. */
+async function verifySharedIn(lane: Lane, erase: Item[]): Promise<void> {
+  const { deps, system, connector, lanes } = lane;
+  const tasks = erase.flatMap((item) =>
+    lanes.executed
+      .get(item)!
+      .filter((t) => t.ref.system === system && t.action === REDACT_SHARED && isErased(t))
+      .map((t) => ({ item, ref: t.ref })),
+  );
+  if (tasks.length === 0) return;
+  for (const { item, result } of await verifyShared(deps, connector, await lane.shared(), tasks))
+    lanes.verified.get(item)!.push(verifyTask(item, result));
+}
+
+function verifyTask(item: Item, r: RefResult): NewTask {
+  const state = r.outcome === 'failed' ? 'failed' : 'done';
+  return { requestId: item.row.id, step: 'verify', ref: r.ref, action: 'verify', state, reason: r.reason ?? null };
 }
 
 /** What read-back left open for one request: failed or remaining refs per system, and those locate never had. */

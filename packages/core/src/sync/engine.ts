@@ -359,7 +359,9 @@ async function indexPage(
   const linkRefs = new Map<string, RecordRef>();
   for (const r of records) for (const l of r.links ?? []) linkRefs.set(refKey(l), l);
   if (linkRefs.size > 0) {
-    for (const row of await ledger.recordsByRef([...linkRefs.values()])) linked.set(refKey(row.ref), row.subjects);
+    // An erased person no longer owns the activities still linked to them (a vendor may keep the link).
+    for (const row of await ledger.recordsByRef([...linkRefs.values()]))
+      if (!row.deletedAt) linked.set(refKey(row.ref), row.subjects);
   }
   const entries: IndexEntry[] = [];
   for (const [i, r] of records.entries()) {

@@ -14,12 +14,14 @@ import { partitionPoint } from '../kit/sorted.js';
 import {
   COMPANY_SIZE,
   companyId,
+  contactId,
   dealId,
   HS_OBJECT_TYPES,
   type HsObjectType,
   type HsRecord,
   modifiedProperty,
   NOTES_PER_PERSON,
+  noteId,
   seedCompany,
   seedContacts,
   seedDeal,
@@ -96,6 +98,39 @@ export class HubSpotStore {
     return seedCompany(n, this.person(group[0] as number), group);
   }
 
+  /**
+   * The first two people of a company work together: the first one's first note and deal are about both
+   * (a meeting with the two of them), so erasing one person meets records other people share.
+   */
+  private pairOf(index: number): { lead: number; partner: number } | null {
+    const members = this.hubspotIndexes();
+    const pos = this.positionFrom(index);
+    const first = pos - (pos % COMPANY_SIZE);
+    if (pos % COMPANY_SIZE > 1 || first + 1 >= members.length) return null;
+    return { lead: members[first] as number, partner: members[first + 1] as number };
+  }
+
+  /** Seed records of one person, with the links of the records they share with their company's pair. */
+  private seedOf(type: Exclude<HsObjectType, 'companies'>, index: number): HsRecord[] {
+    const p = this.person(index);
+    const records =
+      type === 'contacts'
+        ? seedContacts(p, index)
+        : type === 'notes'
+          ? seedNotes(p, index)
+          : [seedDeal(p, index)].filter((r): r is HsRecord => r !== null);
+    const pair = this.pairOf(index);
+    if (!pair) return records;
+    const shared = (this.person(pair.lead).notes.hubspot ?? []).length > 0 ? String(noteId(pair.lead, 0)) : null;
+    const partner = String(contactId(pair.partner));
+    for (const r of records) {
+      if (type === 'contacts' && r.id === partner && shared) r.links = [...r.links, shared];
+      if (type === 'notes' && r.id === shared) r.links = [...r.links, partner];
+      if (type === 'deals' && index === pair.lead) r.links = [...r.links, partner];
+    }
+    return records;
+  }
+
   /** The base record named by an id, generated from the seed (null when the seed has no such record). */
   generate(type: HsObjectType, id: string): HsRecord | null {
     if (!/^\d+$/.test(id)) return null;
@@ -104,18 +139,18 @@ export class HubSpotStore {
       case 'contacts': {
         const index = Math.floor((n - 100_000) / 2);
         if (n < 100_000 || !this.holds(index)) return null;
-        return seedContacts(this.person(index), index).find((r) => r.id === id) ?? null;
+        return this.seedOf('contacts', index).find((r) => r.id === id) ?? null;
       }
       case 'notes': {
         const index = Math.floor((n - 500_000_000) / NOTES_PER_PERSON);
         if (n < 500_000_000 || !this.holds(index)) return null;
-        return seedNotes(this.person(index), index)[n - 500_000_000 - NOTES_PER_PERSON * index] ?? null;
+        return this.seedOf('notes', index)[n - 500_000_000 - NOTES_PER_PERSON * index] ?? null;
       }
       case 'companies':
         return n >= 300_000_000 ? this.companyAt(n - 300_000_000) : null;
       case 'deals': {
         const index = n - 700_000_000;
-        return this.holds(index) ? seedDeal(this.person(index), index) : null;
+        return this.holds(index) ? (this.seedOf('deals', index)[0] ?? null) : null;
       }
     }
   }
@@ -135,15 +170,7 @@ export class HubSpotStore {
           ? Math.floor((from - 500_000_000) / NOTES_PER_PERSON)
           : from - 700_000_000;
     for (let pos = this.positionFrom(Math.max(0, firstIndex)); pos < members.length; pos++) {
-      const index = members[pos] as number;
-      const p = this.person(index);
-      const records =
-        type === 'contacts'
-          ? seedContacts(p, index)
-          : type === 'notes'
-            ? seedNotes(p, index)
-            : [seedDeal(p, index)].filter((r): r is HsRecord => r !== null);
-      for (const r of records) if (Number(r.id) >= from) yield r;
+      for (const r of this.seedOf(type, members[pos] as number)) if (Number(r.id) >= from) yield r;
     }
   }
 
@@ -235,10 +262,18 @@ export class HubSpotStore {
     const n = Number(id);
     const index = Math.floor((n - 100_000) / 2);
     if (n >= CREATED_CONTACT_BASE || n % 2 === 1 || !this.holds(index)) return;
+    const pair = this.pairOf(index);
     const linked: [HsObjectType, string][] = [
       ...seedNotes(this.person(index), index).map((r): [HsObjectType, string] => ['notes', r.id]),
       ['companies', String(companyId(Math.floor(this.positionFrom(index) / COMPANY_SIZE)))],
       ['deals', String(dealId(index))],
+      // The partner of a pair is linked to the lead's first note and deal too.
+      ...(pair?.partner === index
+        ? [
+            ['notes', String(noteId(pair.lead, 0))] as [HsObjectType, string],
+            ['deals', String(dealId(pair.lead))] as [HsObjectType, string],
+          ]
+        : []),
     ];
     for (const [type, otherId] of linked) {
       const other = this.get(type, otherId);
