@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { openContext } from '@custodian/cli';
-import { createLogger, openRequest, runRequests, silentLogger } from '@custodian/core';
+import { createLogger, openRequest, refKey, runRequests, silentLogger } from '@custodian/core';
 import { requestDeps } from '../../packages/cli/src/commands/requests.js';
 import { REQUEST_VENDORS } from '../e2e/requests-vendors.js';
 import type { SandboxWorkerData, SandboxWorkerRequest } from './requests-sandbox.worker.js';
@@ -87,12 +87,15 @@ for (const r of rows) {
   }
 }
 
-// Refs acted on per system and object, from the ledger (refs only).
+// Refs acted on per system and object, from the ledger (refs only); a record two erased people shared
+// (a note on both) is one ref, deleted once.
 const ledger = await ctx.ledger();
 const refs: Record<string, Record<string, number>> = {};
+const counted = new Set<string>();
 for (const tasks of (await ledger.tasksByRequest(ids, 'execute')).values())
   for (const t of tasks) {
-    if (t.action !== 'delete') continue;
+    if (t.action !== 'delete' || counted.has(refKey(t.ref))) continue;
+    counted.add(refKey(t.ref));
     const s = refs[t.ref.system] ?? {};
     s[t.ref.object] = (s[t.ref.object] ?? 0) + 1;
     refs[t.ref.system] = s;

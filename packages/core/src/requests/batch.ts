@@ -73,6 +73,11 @@ export interface Item {
   row: RequestRow;
   sealed: Sealed;
   systems: RequestSystem[];
+  /**
+   * Every task of the request as the ledger holds them, kept by the steps that know them (the lanes, then
+   * tombstone) for the steps after them that only read (tombstone, certificate): one read instead of three.
+   */
+  tasks?: NewTask[];
 }
 
 export type NewTask = Omit<RequestTaskRow, 'updatedAt' | 'attempts'>;

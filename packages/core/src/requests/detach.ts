@@ -2,18 +2,18 @@
  * After an erasure, records kept because others share them must stop answering for the erased person:
  * their index entries lose the person's subject keys and links, so `where` finds no live record of them.
  */
-import type { RequestTaskRow, SubjectDetachment } from '../ledger.js';
+import type { SubjectDetachment } from '../ledger.js';
 import { refKey } from '../sync/index-entry.js';
 import type { RecordRef } from '../types.js';
-import type { Item, RequestEngineDeps } from './batch.js';
+import type { Item, NewTask, RequestEngineDeps } from './batch.js';
 import { REDACT_SHARED } from './shared.js';
 
-const isErased = (t: RequestTaskRow) => t.state === 'done' || t.state === 'already_gone';
+const isErased = (t: NewTask) => t.state === 'done' || t.state === 'already_gone';
 
 export async function sharedDetachments(
   deps: RequestEngineDeps,
   items: Item[],
-  tasks: Map<string, RequestTaskRow[]>,
+  tasks: Map<string, NewTask[]>,
 ): Promise<SubjectDetachment[]> {
   const of = (item: Item) => tasks.get(item.row.id) ?? [];
   const kept = (item: Item) =>
@@ -32,8 +32,17 @@ export async function sharedDetachments(
   const indexed = await deps.ledger.recordsByRef([...persons.values()].flat().concat(sharedRefs));
   const byRef = new Map(indexed.map((r) => [refKey(r.ref), r]));
   // A key another live person linked to the record holds too (a shared phone line) stays with them.
-  const linkedKeys = async (refs: RecordRef[]) =>
-    (await deps.ledger.recordsByRef(refs)).filter((r) => !r.deletedAt).flatMap((r) => r.subjects.map((s) => s.key));
+  const others = new Map<string, RecordRef>();
+  for (const item of withShared) {
+    const ownKeys = new Set(persons.get(item)!.map(refKey));
+    for (const t of kept(item))
+      for (const l of byRef.get(refKey(t.ref))?.links ?? []) if (!ownKeys.has(refKey(l))) others.set(refKey(l), l);
+  }
+  const keysOf = new Map(
+    (others.size > 0 ? await deps.ledger.recordsByRef([...others.values()]) : [])
+      .filter((r) => !r.deletedAt)
+      .map((r) => [refKey(r.ref), r.subjects.map((s) => s.key)]),
+  );
   const out = new Map<string, SubjectDetachment>();
   for (const item of withShared) {
     const own = persons.get(item)!;
@@ -44,7 +53,9 @@ export async function sharedDetachments(
     ];
     for (const t of kept(item)) {
       const links = byRef.get(refKey(t.ref))?.links ?? [];
-      const protectedKeys = new Set(await linkedKeys(links.filter((l) => !ownKeys.has(refKey(l)))));
+      const protectedKeys = new Set(
+        links.filter((l) => !ownKeys.has(refKey(l))).flatMap((l) => keysOf.get(refKey(l)) ?? []),
+      );
       const entry = out.get(refKey(t.ref)) ?? { ref: t.ref, subjectKeys: [], links: [] };
       entry.subjectKeys = [...new Set([...entry.subjectKeys, ...keys.filter((k) => !protectedKeys.has(k))])];
       entry.links = [...entry.links, ...links.filter((l) => ownKeys.has(refKey(l)))];

@@ -15,7 +15,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Capability } from '../contract.js';
 import { CustodianError } from '../errors.js';
-import type { RequestRow, RequestState, RequestTaskRow, TaskState } from '../ledger.js';
+import type { RequestRow, RequestState, TaskState } from '../ledger.js';
 import { refKey } from '../sync/index-entry.js';
 import type { CanonicalField, Identity, Jurisdiction, RecordRef, RequestKind } from '../types.js';
 import { Attribution, ownersByLink } from './attribute.js';
@@ -327,8 +327,11 @@ async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> 
   const at = (deps.now?.() ?? new Date()).toISOString();
   const changes: StateChange[] = [];
   const gone: RecordRef[] = [];
-  const all = await deps.ledger.tasksByRequest(items.map((i) => i.row.id));
-  const executed = new Map(items.map((i) => [i, (all.get(i.row.id) ?? []).filter((t) => t.step === 'execute')]));
+  const unread = items.filter((i) => !i.tasks);
+  const read = unread.length > 0 ? await deps.ledger.tasksByRequest(unread.map((i) => i.row.id)) : new Map();
+  for (const item of unread) item.tasks = read.get(item.row.id) ?? [];
+  const all = new Map(items.map((i) => [i.row.id, i.tasks!]));
+  const executed = new Map(items.map((i) => [i, i.tasks!.filter((t) => t.step === 'execute')]));
   for (const item of items) {
     const mine = executed
       .get(item)!
@@ -376,11 +379,11 @@ export interface Certificate {
   certificateHash: string;
 }
 
-function certificateCounts(item: Item, tasks: RequestTaskRow[]) {
+function certificateCounts(item: Item, tasks: NewTask[]) {
   const [located, executed, purged, verified] = ['locate', 'execute', 'purge', 'verify'].map((step) =>
     tasks.filter((t) => t.step === step),
   );
-  const count = (tasks: RequestTaskRow[] | undefined, system: string, pred: (t: RequestTaskRow) => boolean) =>
+  const count = (tasks: NewTask[] | undefined, system: string, pred: (t: NewTask) => boolean) =>
     (tasks ?? []).filter((t) => t.ref.system === system && pred(t)).length;
   const systems = item.systems.map((s) => ({
     system: s.name,
@@ -399,14 +402,13 @@ function certificateCounts(item: Item, tasks: RequestTaskRow[]) {
   return { systems, exemptions, kept };
 }
 
-const isKeptShared = (t: RequestTaskRow) =>
-  t.action === REDACT_SHARED && (t.state === 'done' || t.state === 'already_gone');
+const isKeptShared = (t: NewTask) => t.action === REDACT_SHARED && (t.state === 'done' || t.state === 'already_gone');
 
 /** Tasks counted per system, object and reason: what the certificate says was kept, and why. */
 function listed(
-  tasks: RequestTaskRow[],
-  pred: (t: RequestTaskRow) => boolean,
-  reasonOf: (t: RequestTaskRow) => string = (t) => t.reason ?? '',
+  tasks: NewTask[],
+  pred: (t: NewTask) => boolean,
+  reasonOf: (t: NewTask) => string = (t) => t.reason ?? '',
 ) {
   const out = new Map<string, { system: string; object: string; count: number; reason: string }>();
   for (const t of tasks) {
@@ -421,8 +423,9 @@ function listed(
 }
 
 async function certificate(deps: RequestEngineDeps, items: Item[]): Promise<void> {
-  const tasks = await deps.ledger.tasksByRequest(items.map((i) => i.row.id));
-  const counts = items.map((item) => certificateCounts(item, tasks.get(item.row.id) ?? []));
+  const unread = items.filter((i) => !i.tasks);
+  const tasks = unread.length > 0 ? await deps.ledger.tasksByRequest(unread.map((i) => i.row.id)) : new Map();
+  const counts = items.map((item) => certificateCounts(item, item.tasks ?? tasks.get(item.row.id) ?? []));
   const completedAt = (deps.now?.() ?? new Date()).toISOString();
   const events = await deps.ledger.appendAudit(
     items.map((item, i) => ({

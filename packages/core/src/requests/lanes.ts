@@ -40,6 +40,8 @@ import { REDACT_SHARED, redactSharedChunk, type SharedScope, sharedScope, verify
 
 /** What the lanes of one batch share: each request's tasks in memory, updated as results are booked. */
 interface Lanes {
+  /** Every task of each request as read before the lanes started. */
+  stored: Map<Item, NewTask[]>;
   executed: Map<Item, NewTask[]>;
   purged: Map<Item, NewTask[]>;
   verified: Map<Item, NewTask[]>;
@@ -68,6 +70,7 @@ export async function runLanes(deps: RequestEngineDeps, items: Item[]): Promise<
   const ofStep = (step: string) =>
     new Map<Item, NewTask[]>(items.map((i) => [i, (stored.get(i.row.id) ?? []).filter((t) => t.step === step)]));
   const lanes: Lanes = {
+    stored: new Map(items.map((i) => [i, stored.get(i.row.id) ?? []])),
     executed: ofStep('execute'),
     purged: ofStep('purge'),
     verified: new Map(items.map((i) => [i, []])),
@@ -382,9 +385,19 @@ function blockedReason(id: string, problems: Record<string, number>, unlocated: 
   return `not finished: ${perSystem.join('; ')}; fix the cause and run \`custodian requests resume ${id}\`${relocate}`;
 }
 
+/** A request's tasks as the ledger now holds them: one per step and ref, the last one written. */
+function tasksNow(lanes: Lanes, item: Item): NewTask[] {
+  const latest = new Map<string, NewTask>();
+  const put = (t: NewTask) => latest.set(`${t.step}\u0000${refKey(t.ref)}`, t);
+  for (const t of lanes.stored.get(item) ?? []) put(t);
+  for (const list of [lanes.executed, lanes.purged, lanes.verified]) for (const t of list.get(item)!) put(t);
+  return [...latest.values()];
+}
+
 /** Every lane has passed: store the read-back, then move each request past the steps its lanes ran, at once. */
 async function finish(deps: RequestEngineDeps, items: Item[], lanes: Lanes): Promise<void> {
   await deps.ledger.upsertTasks(items.flatMap((i) => lanes.verified.get(i)!));
+  for (const item of items) item.tasks = tasksNow(lanes, item);
   const changes: StateChange[] = [];
   for (const item of items) {
     const { row } = item;
