@@ -34,6 +34,34 @@ const REFS = 'jsonb_to_recordset($1::jsonb) AS x(s text, o text, i text)';
 
 /** Ids handed out per nextval of record_rid_blocks (its INCREMENT, migration 2). */
 const RID_BLOCK = 1024;
+
+/**
+ * Statements of one transaction sent without waiting for their answers: the database (PGlite's thread or
+ * the server) works through them in order while this thread prepares the next, instead of idling between
+ * them. `around` waits for all of them at the end and throws the first failure, the real cause (a statement
+ * after a failed one only reports that the transaction is aborted).
+ */
+class Pipeline {
+  private readonly sent: Promise<unknown>[] = [];
+
+  send(statement: Promise<unknown>): void {
+    // Not unhandled while it waits: `around` awaits it.
+    statement.catch(() => undefined);
+    this.sent.push(statement);
+  }
+
+  async around<T>(work: () => Promise<T>): Promise<T> {
+    let out: T;
+    try {
+      out = await work();
+    } catch (err) {
+      await Promise.all(this.sent);
+      throw err;
+    }
+    await Promise.all(this.sent);
+    return out;
+  }
+}
 const refKey = (r: RecordRef) => `${r.system}\u0000${r.object}\u0000${r.id}`;
 const refJson = (refs: RecordRef[]) => JSON.stringify(refs.map((r) => ({ s: r.system, o: r.object, i: r.id })));
 const iso = (v: unknown): string | null =>
@@ -331,7 +359,13 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
   const recordColumnParams = (first: number) => RECORD_COLUMN_TYPES.map((t, j) => `$${first + j}::${t}[]`).join(', ');
 
   /** Index a page's records: new ones inserted, known ones updated, subject rows rewritten where they changed. */
-  async function indexRecords(tx: Queryable, records: IndexEntry[], at: string, result: PageCommitResult) {
+  async function indexRecords(
+    tx: Queryable,
+    records: IndexEntry[],
+    at: string,
+    result: PageCommitResult,
+    pipeline: Pipeline,
+  ) {
     const touchedKeys = new Set<string>();
     // One primary-key range probe per (system, object) -- a page is one stream, so normally one query: a
     // `record_id = ANY(...)` index scan costs a quarter of a join against a record set when most ids are new.
@@ -376,12 +410,7 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
       }
     }
     const ridOf = new Map<IndexEntry, string>(seenBefore.map((s) => [s.entry, s.rid]));
-    const writes: Promise<unknown>[] = [];
-    // Awaited together at the end; a failure before then is not unhandled (the transaction rolls back anyway).
-    const send = (statement: Promise<unknown>) => {
-      statement.catch(() => undefined);
-      writes.push(statement);
-    };
+    const send = (statement: Promise<unknown>) => pipeline.send(statement);
     if (fresh.length > 0) {
       fresh.forEach((r, j) => {
         ridOf.set(r, String(Number(blocks[Math.floor(j / RID_BLOCK)]!.b) + (j % RID_BLOCK)));
@@ -470,7 +499,6 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
         ),
       );
     }
-    await Promise.all(writes);
     return touchedKeys;
   }
 
@@ -479,98 +507,110 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
       const at = page.at;
       const result: PageCommitResult = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, duplicationsAdded: 0 };
       const touchedKeys = new Set<string>();
-      if (page.records.length > 0) {
-        for (const k of await indexRecords(tx, page.records, at, result)) touchedKeys.add(k);
-        const withLinks = page.records.filter((r) => r.links.length > 0);
-        if (withLinks.length > 0) {
-          await tx.query(
-            `DELETE FROM record_links l USING ${REFS} WHERE l.system = x.s AND l.object = x.o AND l.record_id = x.i`,
-            [refJson(withLinks.map((r) => r.ref))],
-          );
-          await tx.query(
-            `INSERT INTO record_links (system, object, record_id, link_system, link_object, link_id)
+      const pipeline = new Pipeline();
+      // Sent now, answered in order: nothing below reads it.
+      pipeline.send(
+        tx.query(
+          `INSERT INTO checkpoints (system, stream, checkpoint, updated_at) VALUES ($1, $2, $3::jsonb, $4::timestamptz)
+             ON CONFLICT (system, stream) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
+          [page.system, page.stream, JSON.stringify(page.checkpoint), at],
+        ),
+      );
+      return pipeline.around(async () => {
+        if (page.records.length > 0) {
+          for (const k of await indexRecords(tx, page.records, at, result, pipeline)) touchedKeys.add(k);
+          const withLinks = page.records.filter((r) => r.links.length > 0);
+          if (withLinks.length > 0) {
+            await tx.query(
+              `DELETE FROM record_links l USING ${REFS} WHERE l.system = x.s AND l.object = x.o AND l.record_id = x.i`,
+              [refJson(withLinks.map((r) => r.ref))],
+            );
+            await tx.query(
+              `INSERT INTO record_links (system, object, record_id, link_system, link_object, link_id)
                  SELECT x.s, x.o, x.i, x.ls, x.lo, x.li FROM jsonb_to_recordset($1::jsonb) AS x(s text, o text, i text, ls text, lo text, li text)
                  ON CONFLICT DO NOTHING`,
-            [
-              JSON.stringify(
-                withLinks.flatMap((r) =>
-                  r.links.map((l) => ({
-                    s: r.ref.system,
-                    o: r.ref.object,
-                    i: r.ref.id,
-                    ls: l.system,
-                    lo: l.object,
-                    li: l.id,
-                  })),
+              [
+                JSON.stringify(
+                  withLinks.flatMap((r) =>
+                    r.links.map((l) => ({
+                      s: r.ref.system,
+                      o: r.ref.object,
+                      i: r.ref.id,
+                      ls: l.system,
+                      lo: l.object,
+                      li: l.id,
+                    })),
+                  ),
                 ),
-              ),
-            ],
-          );
+              ],
+            );
+          }
         }
-      }
-      if (page.deleted.length > 0) {
-        const marked = await tx.query<{ record_id: string }>(
-          `UPDATE records r SET deleted_at = COALESCE(x.d::timestamptz, $2::timestamptz), archived = (x.st = 'archived'), last_seen = $2::timestamptz
+        if (page.deleted.length > 0) {
+          const marked = await tx.query<{ record_id: string }>(
+            `UPDATE records r SET deleted_at = COALESCE(x.d::timestamptz, $2::timestamptz), archived = (x.st = 'archived'), last_seen = $2::timestamptz
                FROM jsonb_to_recordset($1::jsonb) AS x(s text, o text, i text, st text, d text)
                WHERE r.system = x.s AND r.object = x.o AND r.record_id = x.i AND r.deleted_at IS NULL
                RETURNING r.record_id`,
-          [
-            JSON.stringify(
-              page.deleted.map((d) => ({ s: d.ref.system, o: d.ref.object, i: d.ref.id, st: d.state, d: d.deletedAt })),
-            ),
-            at,
-          ],
-        );
-        result.deleted = marked.length;
-        for (const k of await subjectsOfRefs(
-          tx,
-          page.deleted.map((d) => d.ref),
-        ))
-          touchedKeys.add(k);
-      }
-      result.duplicationsAdded = await refreshDuplications(tx, [...touchedKeys], at);
-      if (page.violations.length > 0) {
-        await tx.query(
-          `INSERT INTO violations (system, object, record_id, policy, rule, field, severity, evidence, subject_key, first_seen, last_seen, last_run, status)
+            [
+              JSON.stringify(
+                page.deleted.map((d) => ({
+                  s: d.ref.system,
+                  o: d.ref.object,
+                  i: d.ref.id,
+                  st: d.state,
+                  d: d.deletedAt,
+                })),
+              ),
+              at,
+            ],
+          );
+          result.deleted = marked.length;
+          for (const k of await subjectsOfRefs(
+            tx,
+            page.deleted.map((d) => d.ref),
+          ))
+            touchedKeys.add(k);
+        }
+        result.duplicationsAdded = await refreshDuplications(tx, [...touchedKeys], at);
+        if (page.violations.length > 0) {
+          await tx.query(
+            `INSERT INTO violations (system, object, record_id, policy, rule, field, severity, evidence, subject_key, first_seen, last_seen, last_run, status)
                SELECT x.s, x.o, x.i, x.p, x.r, x.f, x.sev, x.ev, x.sk, $2::timestamptz, $2::timestamptz, $3, 'open'
                FROM jsonb_to_recordset($1::jsonb) AS x(s text, o text, i text, p text, r text, f text, sev text, ev text, sk text)
                ON CONFLICT (system, object, record_id, policy, rule, field) DO UPDATE SET
                  severity = excluded.severity, evidence = excluded.evidence, subject_key = excluded.subject_key,
                  last_seen = excluded.last_seen, last_run = excluded.last_run,
                  status = CASE WHEN violations.status = 'waived' THEN 'waived' ELSE 'open' END`,
-          [
-            JSON.stringify(
-              // One violation per key: the same finding twice in a page must not fail the upsert.
-              [
-                ...new Map(
-                  page.violations.map((v) => [
-                    `${v.ref.system}\u0000${v.ref.object}\u0000${v.ref.id}\u0000${v.policy}\u0000${v.rule}\u0000${v.field ?? ''}`,
-                    {
-                      s: v.ref.system,
-                      o: v.ref.object,
-                      i: v.ref.id,
-                      p: v.policy,
-                      r: v.rule,
-                      f: v.field ?? '',
-                      sev: v.severity,
-                      ev: v.evidence,
-                      sk: v.subjectKey,
-                    },
-                  ]),
-                ).values(),
-              ],
-            ),
-            at,
-            page.runId,
-          ],
-        );
-      }
-      await tx.query(
-        `INSERT INTO checkpoints (system, stream, checkpoint, updated_at) VALUES ($1, $2, $3::jsonb, $4::timestamptz)
-             ON CONFLICT (system, stream) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
-        [page.system, page.stream, JSON.stringify(page.checkpoint), at],
-      );
-      return result;
+            [
+              JSON.stringify(
+                // One violation per key: the same finding twice in a page must not fail the upsert.
+                [
+                  ...new Map(
+                    page.violations.map((v) => [
+                      `${v.ref.system}\u0000${v.ref.object}\u0000${v.ref.id}\u0000${v.policy}\u0000${v.rule}\u0000${v.field ?? ''}`,
+                      {
+                        s: v.ref.system,
+                        o: v.ref.object,
+                        i: v.ref.id,
+                        p: v.policy,
+                        r: v.rule,
+                        f: v.field ?? '',
+                        sev: v.severity,
+                        ev: v.evidence,
+                        sk: v.subjectKey,
+                      },
+                    ]),
+                  ).values(),
+                ],
+              ),
+              at,
+              page.runId,
+            ],
+          );
+        }
+        return result;
+      });
     });
 
   // PGlite has no autovacuum, and a fresh PostgreSQL table has no statistics yet: without them the planner
