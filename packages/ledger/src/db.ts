@@ -56,6 +56,16 @@ export function pgliteDb(db: PGlite, onClose: () => Promise<void>): Db {
   };
 }
 
+/** Runs the work it is given one piece after another, in call order, whether each succeeds or fails. */
+export function oneAtATime(): <T>(work: () => Promise<T>) => Promise<T> {
+  let turn: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const run = turn.then(work);
+    turn = run.catch(() => undefined);
+    return run;
+  };
+}
+
 function pgQueryable(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<T>(sql: string, params: unknown[] = []) {
@@ -67,6 +77,19 @@ function pgQueryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
+/**
+ * A transaction's client answers one statement at a time. Statements sent together (a page commit sends its
+ * writes without waiting) queue here in order: pg would queue them too, but deprecates being asked to.
+ */
+function serialQueryable(client: pg.PoolClient): Queryable {
+  const direct = pgQueryable(client);
+  const inTurn = oneAtATime();
+  return {
+    query: (sql, params) => inTurn(() => direct.query(sql, params)),
+    exec: (sql) => inTurn(() => direct.exec(sql)),
+  };
+}
+
 export function postgresDb(pool: pg.Pool): Db {
   return {
     backend: 'postgres',
@@ -75,7 +98,7 @@ export function postgresDb(pool: pg.Pool): Db {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(pgQueryable(client));
+        const result = await fn(serialQueryable(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {

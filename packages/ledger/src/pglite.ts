@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { arrayLiteral, type Db, type Queryable } from './db.js';
+import { arrayLiteral, type Db, oneAtATime, type Queryable } from './db.js';
 
 export const PGLITE_SHARED_BUFFERS = '32MB';
 
@@ -101,12 +101,7 @@ export async function openPgliteDb(dir: string | null, onClose: () => Promise<vo
       await call('exec', sql);
     },
   };
-  let turn: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = turn.then(fn);
-    turn = run.catch(() => undefined);
-    return run;
-  };
+  const exclusive = oneAtATime();
   return {
     backend: 'pglite',
     query: (sql, params) => exclusive(() => direct.query(sql, params)),
