@@ -208,27 +208,15 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
     );
     const keys = candidates.map((c) => c.k);
     if (keys.length === 0) return 0;
-    // Copies are linked by any identity they share (an email in one system, only the phone in another), and
-    // each copy gets one row: under the first of its identities (by ordinal: email before phone) that an
-    // earlier record holds too. Every identity of the records involved is ranked, so that choice is the same
-    // whichever of them a page touched.
     const ranked = `
-      WITH held AS (
-        SELECT DISTINCT rs.rid FROM record_subjects rs JOIN records r ON r.rid = rs.rid
-        WHERE rs.subject_key = ANY($1::text[]) AND r.deleted_at IS NULL AND r.kind = 'person'
-      ), live AS (
-        SELECT DISTINCT ON (rs.subject_key, r.rid) rs.subject_key, rs.ordinal, r.rid, r.system, r.object, r.record_id,
-               r.first_seen, r.field_names
-        FROM held h JOIN record_subjects own ON own.rid = h.rid
-        JOIN record_subjects rs ON rs.subject_key = own.subject_key
-        JOIN records r ON r.rid = rs.rid
-        WHERE r.deleted_at IS NULL AND r.kind = 'person'
-        ORDER BY rs.subject_key, r.rid, rs.ordinal
+      WITH live AS (
+        SELECT rs.subject_key, r.system, r.object, r.record_id, r.first_seen, r.field_names
+        FROM record_subjects rs JOIN records r ON r.rid = rs.rid
+        -- One row per copy: a person's copies are linked by their primary identity (ordinal 0).
+        WHERE rs.subject_key = ANY($1::text[]) AND rs.ordinal = 0 AND r.deleted_at IS NULL AND r.kind = 'person'
       ), ranked AS (
         SELECT live.*, row_number() OVER (PARTITION BY subject_key ORDER BY first_seen, system, object, record_id) AS rn
         FROM live
-      ), chosen AS (
-        SELECT DISTINCT ON (rid) * FROM ranked WHERE rn > 1 ORDER BY rid, ordinal, subject_key
       )`;
     const inserted = await tx.query<{ inserted: boolean }>(
       `${ranked}
@@ -236,8 +224,9 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
                                  fields, purpose, legal_basis, origin, first_seen, last_seen, status)
        SELECT c.subject_key, s.system, s.object, s.record_id, c.system, c.object, c.record_id, c.field_names,
               NULLIF(array_to_string(sys.purposes, ','), ''), sys.legal_basis, 'sync', $2::timestamptz, $2::timestamptz, 'active'
-       FROM chosen c JOIN ranked s ON s.subject_key = c.subject_key AND s.rn = 1
+       FROM ranked c JOIN ranked s ON s.subject_key = c.subject_key AND s.rn = 1
        LEFT JOIN systems sys ON sys.name = c.system
+       WHERE c.rn > 1
        ON CONFLICT (subject_key, copy_system, copy_object, copy_id, origin) DO UPDATE SET
          source_system = excluded.source_system, source_object = excluded.source_object, source_id = excluded.source_id,
          fields = excluded.fields, purpose = excluded.purpose, legal_basis = excluded.legal_basis,
@@ -245,15 +234,11 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
        RETURNING (xmax = 0) AS inserted`,
       [keys, at],
     );
-    // A row is gone when its copy is no longer a copy under that identity (gone, changed, or now linked under
-    // an earlier identity).
     await tx.query(
       `${ranked}
        UPDATE duplications d SET status = 'gone', last_seen = $2::timestamptz
-       WHERE d.origin = 'sync' AND d.status = 'active'
-         AND (d.subject_key = ANY($1::text[])
-              OR EXISTS (SELECT 1 FROM live l WHERE l.system = d.copy_system AND l.object = d.copy_object AND l.record_id = d.copy_id))
-         AND NOT EXISTS (SELECT 1 FROM chosen c WHERE c.subject_key = d.subject_key
+       WHERE d.subject_key = ANY($1::text[]) AND d.origin = 'sync' AND d.status = 'active'
+         AND NOT EXISTS (SELECT 1 FROM ranked c WHERE c.rn > 1 AND c.subject_key = d.subject_key
                          AND c.system = d.copy_system AND c.object = d.copy_object AND c.record_id = d.copy_id)`,
       [keys, at],
     );

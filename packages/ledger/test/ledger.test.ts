@@ -119,30 +119,6 @@ function ledgerSuite(name: string, backend: () => Backend) {
       expect(await l.duplicationSummary()).toEqual([{ system: 'sf', copies: 1, subjects: 1 }]);
     });
 
-    it('links copies by any identity they share, one row per copy, under its first shared identity', async () => {
-      const l = await fresh();
-      const run = await l.startRun({ kind: 'sync', system: null });
-      // The person's email and phone in HubSpot; only the phone in Salesforce; both again in Zoho.
-      const person = (system: string, id: string, keys: string[]) =>
-        entry(system, id, [], {
-          subjects: keys.map((key, i) => ({ key, kind: i === 0 && key.startsWith('mail') ? 'email' : 'phone' })),
-        });
-      await commit(l, run, 'hub', [person('hub', 'h1', ['mail-jane', 'tel-jane'])]);
-      const second = await commit(l, run, 'sf', [person('sf', 's1', ['tel-jane'])]);
-      expect(second.duplicationsAdded).toBe(1);
-      await commit(l, run, 'zoho', [person('zoho', 'z1', ['mail-jane', 'tel-jane'])]);
-      const rows = await l.duplicationsBySubject(['mail-jane', 'tel-jane']);
-      expect(rows.map((d) => [d.subjectKey, d.source.id, d.copy.id, d.status]).sort()).toEqual([
-        ['mail-jane', 'h1', 'z1', 'active'],
-        ['tel-jane', 'h1', 's1', 'active'],
-      ]);
-      // The Salesforce copy loses the phone: it is no longer a copy.
-      await commit(l, run, 'sf', [person('sf', 's1', ['tel-other'])]);
-      const after = await l.duplicationsBySubject(['mail-jane', 'tel-jane']);
-      expect(after.find((d) => d.copy.id === 's1')?.status).toBe('gone');
-      expect(after.find((d) => d.copy.id === 'z1')?.status).toBe('active');
-    });
-
     it('a page whose write fails leaves nothing behind (atomic page + checkpoint)', async () => {
       const l = await fresh();
       const run = await l.startRun({ kind: 'sync', system: 'hub' });
