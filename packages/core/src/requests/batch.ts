@@ -323,6 +323,9 @@ export async function markRunning(deps: RequestEngineDeps, tasks: NewTask[]): Pr
   await deps.ledger.upsertTasks(tasks.map((t) => ({ ...t, state: 'running' as const })));
 }
 
+/** The task's ref is gone from the vendor: done by us, or found already gone (both count as erased). */
+export const isErased = (t: Pick<NewTask, 'state'>): boolean => t.state === 'done' || t.state === 'already_gone';
+
 export function uniqueRefs(tasks: Pick<NewTask, 'ref'>[]): RecordRef[] {
   return [...new Map(tasks.map((t) => [refKey(t.ref), t.ref])).values()];
 }

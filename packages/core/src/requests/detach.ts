@@ -5,10 +5,8 @@
 import type { SubjectDetachment } from '../ledger.js';
 import { refKey } from '../sync/index-entry.js';
 import type { RecordRef } from '../types.js';
-import type { Item, NewTask, RequestEngineDeps } from './batch.js';
+import { type Item, isErased, type NewTask, type RequestEngineDeps } from './batch.js';
 import { REDACT_SHARED } from './shared.js';
-
-const isErased = (t: NewTask) => t.state === 'done' || t.state === 'already_gone';
 
 export async function sharedDetachments(
   deps: RequestEngineDeps,

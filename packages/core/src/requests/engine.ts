@@ -23,6 +23,7 @@ import {
   exemptionFor,
   findAll,
   type Item,
+  isErased,
   type NewTask,
   perSystem,
   type RequestConnector,
@@ -254,7 +255,7 @@ async function plan(deps: RequestEngineDeps, items: Item[]): Promise<void> {
     const settled = new Map(
       planned
         .get(item)!
-        .filter((t) => t.state === 'done' || t.state === 'already_gone')
+        .filter(isErased)
         .map((t) => [refKey(t.ref), t]),
     );
     for (const t of located.get(item)!) {
@@ -333,9 +334,7 @@ async function tombstone(deps: RequestEngineDeps, items: Item[]): Promise<void> 
   const all = new Map(items.map((i) => [i.row.id, i.tasks!]));
   const executed = new Map(items.map((i) => [i, i.tasks!.filter((t) => t.step === 'execute')]));
   for (const item of items) {
-    const mine = executed
-      .get(item)!
-      .filter((t) => t.action === 'delete' && (t.state === 'done' || t.state === 'already_gone'));
+    const mine = executed.get(item)!.filter((t) => t.action === 'delete' && isErased(t));
     gone.push(...mine.map((t) => t.ref));
     changes.push({
       item,
@@ -393,7 +392,7 @@ function certificateCounts(item: Item, tasks: NewTask[]) {
     exempt: count(executed, s.name, (t) => t.state === 'exempt' || t.action === 'redact'),
     shared: count(executed, s.name, isKeptShared),
     failed: count(executed, s.name, (t) => t.state === 'failed'),
-    purged: count(purged, s.name, (t) => t.state === 'done' || t.state === 'already_gone'),
+    purged: count(purged, s.name, isErased),
     verified: count(verified, s.name, (t) => t.state === 'done'),
   }));
   const exemptions = listed(executed ?? [], (t) => t.state === 'exempt' || t.action === 'redact');
@@ -402,7 +401,7 @@ function certificateCounts(item: Item, tasks: NewTask[]) {
   return { systems, exemptions, kept };
 }
 
-const isKeptShared = (t: NewTask) => t.action === REDACT_SHARED && (t.state === 'done' || t.state === 'already_gone');
+const isKeptShared = (t: NewTask) => t.action === REDACT_SHARED && isErased(t);
 
 /** Tasks counted per system, object and reason: what the certificate says was kept, and why. */
 function listed(
@@ -499,7 +498,7 @@ async function unblock(deps: RequestEngineDeps, row: RequestRow): Promise<Reques
     const failed = executed.filter(
       (t) =>
         (t.state === 'failed' && !t.reason?.startsWith('manual step')) ||
-        ((t.state === 'done' || t.state === 'already_gone') && stillThere.has(refKey(t.ref))),
+        (isErased(t) && stillThere.has(refKey(t.ref))),
     );
     await deps.ledger.upsertTasks(failed.map((t) => ({ ...t, state: 'pending' as const, reason: null })));
     // Read-back found records by identity that locate never had: locate again (plan keeps what is done).

@@ -20,6 +20,7 @@ import {
   fieldFor,
   type Item,
   inParallel,
+  isErased,
   liveIdentities,
   markRunning,
   type NewTask,
@@ -61,7 +62,6 @@ interface Lane {
 }
 
 const isPending = (t: NewTask) => t.state === 'pending' || t.state === 'running';
-const isErased = (t: NewTask) => t.state === 'done' || t.state === 'already_gone';
 const isPermanentErase = (item: Item) => item.row.kind === 'erase' && item.row.params.permanent === true;
 
 /** Drive requests at execute, purge or verify through the rest of those steps, one lane per system. */
