@@ -199,6 +199,12 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
   /** Rebuild the duplication rows of the given subjects: one row per live person copy beyond the first. */
   async function refreshDuplications(tx: Queryable, allKeys: string[], at: string): Promise<number> {
     if (allKeys.length === 0) return 0;
+    // Syncs of several systems commit at once on a server, and their people overlap. One refresh at a time
+    // per ledger, each reading what the others committed (a statement's snapshot starts after the lock):
+    // otherwise two new copies of one person, committed together, never see each other, and two refreshes
+    // updating the same rows in different orders deadlock. The wait is for the end of another page's commit.
+    if (db.backend === 'postgres')
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`custodian-duplications:${schema}`]);
     // Most people have one record: only keys held by several live records, or with rows already, need work.
     const candidates = await tx.query<{ k: string }>(
       `SELECT subject_key AS k FROM record_subjects WHERE subject_key = ANY($1::text[]) GROUP BY subject_key HAVING count(*) > 1
@@ -208,41 +214,77 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
     );
     const keys = candidates.map((c) => c.k);
     if (keys.length === 0) return 0;
-    const ranked = `
-      WITH live AS (
-        SELECT rs.subject_key, r.system, r.object, r.record_id, r.first_seen, r.field_names
-        FROM record_subjects rs JOIN records r ON r.rid = rs.rid
-        -- One row per copy: a person's copies are linked by their primary identity (ordinal 0).
-        WHERE rs.subject_key = ANY($1::text[]) AND rs.ordinal = 0 AND r.deleted_at IS NULL AND r.kind = 'person'
-      ), ranked AS (
-        SELECT live.*, row_number() OVER (PARTITION BY subject_key ORDER BY first_seen, system, object, record_id) AS rn
-        FROM live
-      )`;
-    const inserted = await tx.query<{ inserted: boolean }>(
-      `${ranked}
-       INSERT INTO duplications (subject_key, source_system, source_object, source_id, copy_system, copy_object, copy_id,
-                                 fields, purpose, legal_basis, origin, first_seen, last_seen, status)
-       SELECT c.subject_key, s.system, s.object, s.record_id, c.system, c.object, c.record_id, c.field_names,
-              NULLIF(array_to_string(sys.purposes, ','), ''), sys.legal_basis, 'sync', $2::timestamptz, $2::timestamptz, 'active'
-       FROM ranked c JOIN ranked s ON s.subject_key = c.subject_key AND s.rn = 1
-       LEFT JOIN systems sys ON sys.name = c.system
-       WHERE c.rn > 1
-       ON CONFLICT (subject_key, copy_system, copy_object, copy_id, origin) DO UPDATE SET
-         source_system = excluded.source_system, source_object = excluded.source_object, source_id = excluded.source_id,
-         fields = excluded.fields, purpose = excluded.purpose, legal_basis = excluded.legal_basis,
-         last_seen = excluded.last_seen, status = 'active'
-       RETURNING (xmax = 0) AS inserted`,
-      [keys, at],
+    // Copies are linked by any identity they share (an email in one system, only the phone in another), and
+    // each copy gets one row: under the first of its identities (by ordinal: email before phone) that an
+    // earlier record holds too. So that the choice is the same whichever identities a page touched, every
+    // identity of the records involved is ranked; they are read first, so that the statement below gets
+    // them as a list, which the planner sizes right (inlined, it scanned whole tables).
+    const scope = await tx.query<{ k: string }>(
+      `SELECT DISTINCT own.subject_key AS k FROM record_subjects rs JOIN record_subjects own ON own.rid = rs.rid
+       WHERE rs.subject_key = ANY($1::text[])`,
+      [keys],
     );
-    await tx.query(
-      `${ranked}
-       UPDATE duplications d SET status = 'gone', last_seen = $2::timestamptz
-       WHERE d.subject_key = ANY($1::text[]) AND d.origin = 'sync' AND d.status = 'active'
-         AND NOT EXISTS (SELECT 1 FROM ranked c WHERE c.rn > 1 AND c.subject_key = d.subject_key
-                         AND c.system = d.copy_system AND c.object = d.copy_object AND c.record_id = d.copy_id)`,
-      [keys, at],
+    // One statement ranks the copies once and both writes from that ranking: rows that change are upserted
+    // (most refreshes find every copy as it was; an active copy's last sighting is its record's, read with
+    // the row), and rows whose copy is no longer a copy under that identity (the record is gone, lost the
+    // identity, or is now linked under an earlier one) are marked gone. The rows looked at are those under
+    // the keys here and those of the records involved, found through the indexes; EXCEPT keeps the last
+    // step a set operation, never one scan of the chosen copies per row.
+    const [refreshed] = await tx.query<{ added: number | string }>(
+      `WITH live AS (
+         SELECT DISTINCT ON (rs.subject_key, r.rid) rs.subject_key, rs.ordinal, r.rid, r.system, r.object, r.record_id,
+                r.first_seen, r.field_names
+         FROM record_subjects rs JOIN records r ON r.rid = rs.rid
+         WHERE rs.subject_key = ANY($3::text[]) AND r.deleted_at IS NULL AND r.kind = 'person'
+         ORDER BY rs.subject_key, r.rid, rs.ordinal
+       ), ranked AS (
+         SELECT live.*, row_number() OVER (PARTITION BY subject_key ORDER BY first_seen, system, object, record_id) AS rn
+         FROM live
+       ), held AS (
+         SELECT DISTINCT rid, system, object, record_id FROM live WHERE subject_key = ANY($1::text[])
+       ), chosen AS (
+         -- Only the records involved: another holder's own identities were not all read.
+         SELECT DISTINCT ON (rid) * FROM ranked WHERE rn > 1 AND rid IN (SELECT rid FROM held)
+         ORDER BY rid, ordinal, subject_key
+       ), upserted AS (
+         INSERT INTO duplications (subject_key, source_system, source_object, source_id, copy_system, copy_object,
+                                   copy_id, fields, purpose, legal_basis, origin, first_seen, last_seen, status)
+         SELECT c.subject_key, s.system, s.object, s.record_id, c.system, c.object, c.record_id, c.field_names,
+                NULLIF(array_to_string(sys.purposes, ','), ''), sys.legal_basis, 'sync', $2::timestamptz,
+                $2::timestamptz, 'active'
+         FROM chosen c JOIN ranked s ON s.subject_key = c.subject_key AND s.rn = 1
+         LEFT JOIN systems sys ON sys.name = c.system
+         WHERE NOT EXISTS (
+           SELECT 1 FROM duplications d
+           WHERE d.subject_key = c.subject_key AND d.copy_system = c.system AND d.copy_object = c.object
+             AND d.copy_id = c.record_id AND d.origin = 'sync' AND d.status = 'active'
+             AND d.source_system = s.system AND d.source_object = s.object AND d.source_id = s.record_id
+             AND d.fields = c.field_names AND d.purpose IS NOT DISTINCT FROM NULLIF(array_to_string(sys.purposes, ','), '')
+             AND d.legal_basis IS NOT DISTINCT FROM sys.legal_basis)
+         ON CONFLICT (subject_key, copy_system, copy_object, copy_id, origin) DO UPDATE SET
+           source_system = excluded.source_system, source_object = excluded.source_object, source_id = excluded.source_id,
+           fields = excluded.fields, purpose = excluded.purpose, legal_basis = excluded.legal_basis,
+           last_seen = excluded.last_seen, status = 'active'
+         RETURNING (xmax = 0) AS inserted
+       ), involved AS (
+         SELECT d.subject_key, d.copy_system, d.copy_object, d.copy_id FROM duplications d
+         WHERE d.subject_key = ANY($1::text[]) AND d.origin = 'sync' AND d.status = 'active'
+         UNION
+         SELECT d.subject_key, d.copy_system, d.copy_object, d.copy_id
+         FROM held h JOIN duplications d ON d.copy_system = h.system AND d.copy_object = h.object AND d.copy_id = h.record_id
+         WHERE d.origin = 'sync' AND d.status = 'active'
+       ), gone AS (
+         SELECT * FROM involved EXCEPT SELECT subject_key, system, object, record_id FROM chosen
+       ), marked AS (
+         UPDATE duplications d SET status = 'gone', last_seen = $2::timestamptz
+         FROM gone g
+         WHERE d.subject_key = g.subject_key AND d.copy_system = g.copy_system AND d.copy_object = g.copy_object
+           AND d.copy_id = g.copy_id AND d.origin = 'sync'
+       )
+       SELECT count(*) FILTER (WHERE inserted) AS added FROM upserted`,
+      [keys, at, scope.map((r) => r.k)],
     );
-    return inserted.filter((r) => r.inserted).length;
+    return Number(refreshed?.added ?? 0);
   }
 
   async function subjectsOfRefs(tx: Queryable, refs: RecordRef[]): Promise<string[]> {
@@ -572,7 +614,6 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
           ))
             touchedKeys.add(k);
         }
-        result.duplicationsAdded = await refreshDuplications(tx, [...touchedKeys], at);
         if (page.violations.length > 0) {
           await tx.query(
             `INSERT INTO violations (system, object, record_id, policy, rule, field, severity, evidence, subject_key, first_seen, last_seen, last_run, status)
@@ -609,6 +650,8 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
             ],
           );
         }
+        // Last: on a server it takes the ledger's duplication lock, held until the commit right after.
+        result.duplicationsAdded = await refreshDuplications(tx, [...touchedKeys], at);
         return result;
       });
     });
@@ -872,7 +915,11 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
       wrap('duplicationsBySubject', async () => {
         if (keys.length === 0) return [];
         const rows = await db.query<Record<string, unknown>>(
-          'SELECT * FROM duplications WHERE subject_key = ANY($1::text[]) ORDER BY first_seen, copy_system',
+          `SELECT d.*, CASE WHEN d.origin = 'sync' AND d.status = 'active' AND r.last_seen > d.last_seen
+                            THEN r.last_seen ELSE d.last_seen END AS seen
+           FROM duplications d
+           LEFT JOIN records r ON r.system = d.copy_system AND r.object = d.copy_object AND r.record_id = d.copy_id
+           WHERE d.subject_key = ANY($1::text[]) ORDER BY d.first_seen, d.copy_system`,
           [keys],
         );
         return rows.map(
@@ -885,7 +932,7 @@ export function createSqlLedger(db: Db, schema: string, tenant: string, now: () 
             legalBasis: (r.legal_basis as string | null) ?? null,
             origin: r.origin as Duplication['origin'],
             firstSeen: iso(r.first_seen)!,
-            lastSeen: iso(r.last_seen)!,
+            lastSeen: iso(r.seen)!,
             status: r.status as Duplication['status'],
           }),
         );

@@ -119,6 +119,30 @@ function ledgerSuite(name: string, backend: () => Backend) {
       expect(await l.duplicationSummary()).toEqual([{ system: 'sf', copies: 1, subjects: 1 }]);
     });
 
+    it('links copies by any identity they share, one row per copy, under its first shared identity', async () => {
+      const l = await fresh();
+      const run = await l.startRun({ kind: 'sync', system: null });
+      // The person's email and phone in HubSpot; only the phone in Salesforce; both again in Zoho.
+      const person = (system: string, id: string, keys: string[]) =>
+        entry(system, id, [], {
+          subjects: keys.map((key, i) => ({ key, kind: i === 0 && key.startsWith('mail') ? 'email' : 'phone' })),
+        });
+      await commit(l, run, 'hub', [person('hub', 'h1', ['mail-jane', 'tel-jane'])]);
+      const second = await commit(l, run, 'sf', [person('sf', 's1', ['tel-jane'])]);
+      expect(second.duplicationsAdded).toBe(1);
+      await commit(l, run, 'zoho', [person('zoho', 'z1', ['mail-jane', 'tel-jane'])]);
+      const rows = await l.duplicationsBySubject(['mail-jane', 'tel-jane']);
+      expect(rows.map((d) => [d.subjectKey, d.source.id, d.copy.id, d.status]).sort()).toEqual([
+        ['mail-jane', 'h1', 'z1', 'active'],
+        ['tel-jane', 'h1', 's1', 'active'],
+      ]);
+      // The Salesforce copy loses the phone: it is no longer a copy.
+      await commit(l, run, 'sf', [person('sf', 's1', ['tel-other'])]);
+      const after = await l.duplicationsBySubject(['mail-jane', 'tel-jane']);
+      expect(after.find((d) => d.copy.id === 's1')?.status).toBe('gone');
+      expect(after.find((d) => d.copy.id === 'z1')?.status).toBe('active');
+    });
+
     it('a page whose write fails leaves nothing behind (atomic page + checkpoint)', async () => {
       const l = await fresh();
       const run = await l.startRun({ kind: 'sync', system: 'hub' });
@@ -449,6 +473,41 @@ describe('ledger on PostgreSQL only', () => {
     expect((await ledgers[3]!.tombstonesFor(['k'])).size).toBe(1);
     expect((await other.tombstonesFor(['k'])).size).toBe(0);
     for (const l of [...ledgers, other]) await l.close();
+  });
+
+  it('links the copies of syncs committing at once: every copy gets its row, no deadlock', async () => {
+    // Six workers' syncs, each of another system holding the same 1,000 people, commit their pages together.
+    const tenant = freshPgTenant();
+    const ledgers = await Promise.all(Array.from({ length: 6 }, () => openLedger({ databaseUrl: url, tenant })));
+    const systems = ledgers.map((_, i) => `sys-${i}`);
+    await ledgers[0]!.upsertSystems(
+      systems.map((name) => ({ name, connector: 'csv', purposes: ['sales'], legalBasis: 'contract' as const })),
+    );
+    const run = await ledgers[0]!.startRun({ kind: 'sync', system: null });
+    const people = Array.from({ length: 1000 }, (_, p) => `person-${p}`);
+    await Promise.all(
+      ledgers.map((l, i) =>
+        l.commitPage({
+          runId: run,
+          system: systems[i]!,
+          stream: 'contacts',
+          records: people.map((p) => entry(systems[i]!, `${p}@${i}`, [p])),
+          deleted: [],
+          violations: [],
+          checkpoint: { n: 1 },
+          at: new Date().toISOString(),
+        }),
+      ),
+    );
+    const rows = await ledgers[0]!.duplicationsBySubject(people);
+    // Per person: the first copy is the source, the five others are copies, each under one row.
+    expect(rows.filter((d) => d.status === 'active')).toHaveLength(1000 * 5);
+    for (const p of people) {
+      const own = rows.filter((d) => d.subjectKey === p);
+      expect(new Set(own.map((d) => `${d.source.system}/${d.source.id}`)).size).toBe(1);
+      expect(new Set(own.map((d) => d.copy.system)).size).toBe(5);
+    }
+    for (const l of ledgers) await l.close();
   });
 
   it('names the host, never the password, when the server cannot be reached', async () => {
