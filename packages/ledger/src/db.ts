@@ -1,8 +1,7 @@
 /**
- * The smallest driver surface the ledger needs, over embedded PGlite and over a pg pool: parameterised
- * queries, multi-statement exec, and transactions. Both run the same SQL.
+ * The smallest driver surface the ledger needs: parameterised queries, multi-statement exec, and
+ * transactions. Implemented here over a pg pool and in pglite.ts over embedded PGlite; both run the same SQL.
  */
-import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
 
 export interface Queryable {
@@ -29,31 +28,6 @@ function arrayElement(value: unknown): string {
  */
 export function arrayLiteral(values: readonly unknown[]): string {
   return `{${values.map(arrayElement).join(',')}}`;
-}
-
-function pgliteQueryable(q: PGlite | Transaction): Queryable {
-  return {
-    async query<T>(sql: string, params: unknown[] = []) {
-      const sent = params.map((p) => (Array.isArray(p) ? arrayLiteral(p) : p));
-      return (await q.query<T>(sql, sent)).rows;
-    },
-    async exec(sql: string) {
-      await q.exec(sql);
-    },
-  };
-}
-
-export function pgliteDb(db: PGlite, onClose: () => Promise<void>): Db {
-  const base = pgliteQueryable(db);
-  return {
-    backend: 'pglite',
-    ...base,
-    transaction: (fn) => db.transaction((tx) => fn(pgliteQueryable(tx))),
-    async close() {
-      await db.close();
-      await onClose();
-    },
-  };
 }
 
 /** Runs the work it is given one piece after another, in call order, whether each succeeds or fails. */

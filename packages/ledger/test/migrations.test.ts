@@ -5,11 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pgliteDb } from '../src/db.js';
 import { LATEST_VERSION, openLedger, schemaFor } from '../src/index.js';
 import { migrate } from '../src/migrations.js';
+import { openPgliteDb } from '../src/pglite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'custodian-migrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,7 +17,7 @@ describe('ledger migrations', () => {
   it('upgrades a version-1 ledger folder: records keep their subjects (in order) and their duplications', async () => {
     const folder = join(dir, 'ledger');
     const schema = schemaFor('default');
-    const v1 = pgliteDb(await PGlite.create(folder), async () => {});
+    const v1 = await openPgliteDb(folder, async () => {});
     await migrate(v1, schema, 1);
     await v1.exec(`SET search_path TO "${schema}";
       INSERT INTO records (system, object, record_id, kind, field_names, fingerprint, first_seen, last_seen) VALUES
@@ -83,7 +82,7 @@ describe('ledger migrations', () => {
     } finally {
       await ledger.close();
     }
-    const after = pgliteDb(await PGlite.create(folder), async () => {});
+    const after = await openPgliteDb(folder, async () => {});
     expect(await after.query(`SELECT max(version) AS v FROM "${schema}".schema_migrations`)).toEqual([
       { v: LATEST_VERSION },
     ]);

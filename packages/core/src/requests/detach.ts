@@ -4,9 +4,8 @@
  */
 import type { SubjectDetachment } from '../ledger.js';
 import { refKey } from '../sync/index-entry.js';
-import type { RecordRef } from '../types.js';
 import { type Item, isErased, type NewTask, type RequestEngineDeps } from './batch.js';
-import { REDACT_SHARED } from './shared.js';
+import { liveKeysByRef, otherLinks, REDACT_SHARED } from './shared.js';
 
 export async function sharedDetachments(
   deps: RequestEngineDeps,
@@ -30,16 +29,14 @@ export async function sharedDetachments(
   const indexed = await deps.ledger.recordsByRef([...persons.values()].flat().concat(sharedRefs));
   const byRef = new Map(indexed.map((r) => [refKey(r.ref), r]));
   // A key another live person linked to the record holds too (a shared phone line) stays with them.
-  const others = new Map<string, RecordRef>();
-  for (const item of withShared) {
-    const ownKeys = new Set(persons.get(item)!.map(refKey));
-    for (const t of kept(item))
-      for (const l of byRef.get(refKey(t.ref))?.links ?? []) if (!ownKeys.has(refKey(l))) others.set(refKey(l), l);
-  }
-  const keysOf = new Map(
-    (others.size > 0 ? await deps.ledger.recordsByRef([...others.values()]) : [])
-      .filter((r) => !r.deletedAt)
-      .map((r) => [refKey(r.ref), r.subjects.map((s) => s.key)]),
+  const keysOf = await liveKeysByRef(
+    deps,
+    withShared.flatMap((item) =>
+      otherLinks(
+        kept(item).map((t) => byRef.get(refKey(t.ref))),
+        new Set(persons.get(item)!.map(refKey)),
+      ),
+    ),
   );
   const out = new Map<string, SubjectDetachment>();
   for (const item of withShared) {

@@ -150,10 +150,16 @@ function contextFor(deps: RequestEngineDeps, scope: SharedScope, item: Item, oth
 }
 
 /** Person refs a shared record links to that are not the erased person's own. */
-export function otherLinks(records: (CrmRecord | null)[], own: Set<string>): RecordRef[] {
+export function otherLinks(records: (Pick<CrmRecord, 'links'> | null | undefined)[], own: Set<string>): RecordRef[] {
   const out = new Map<string, RecordRef>();
   for (const r of records) for (const l of r?.links ?? []) if (!own.has(refKey(l))) out.set(refKey(l), l);
   return [...out.values()];
+}
+
+/** The subject keys of those of `refs` the ledger holds as live (not erased), by ref. */
+export async function liveKeysByRef(deps: RequestEngineDeps, refs: RecordRef[]): Promise<Map<string, string[]>> {
+  const rows = refs.length > 0 ? await deps.ledger.recordsByRef(refs) : [];
+  return new Map(rows.filter((r) => !r.deletedAt).map((r) => [refKey(r.ref), r.subjects.map((s) => s.key)]));
 }
 
 /** What the lanes need to redact and read back one system's shared records for the requests of a batch. */
@@ -200,9 +206,7 @@ export async function sharedScope(
     );
   }
   const othersOf = async (records: (CrmRecord | null)[]): Promise<OthersOf> => {
-    const links = otherLinks(records, own);
-    const known = links.length > 0 ? await deps.ledger.recordsByRef(links) : [];
-    const keys = new Map(known.filter((r) => !r.deletedAt).map((r) => [refKey(r.ref), r.subjects.map((s) => s.key)]));
+    const keys = await liveKeysByRef(deps, otherLinks(records, own));
     return (record) =>
       new Set((record.links ?? []).flatMap((l) => (own.has(refKey(l)) ? [] : (keys.get(refKey(l)) ?? []))));
   };
